@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package expertise-directory needs to build, test and run,
+# and nothing else. Idempotent: packages already present are left alone, and apt is
+# not touched at all when everything is installed.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config
+  # RPC stack: gRPC 1.51 (grpc++, reflection, error details), Protobuf 3.21, Abseil
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
+  # google/rpc/{status,error_details}.proto and grpc/health/v1/health.proto sources
+  golang-github-gogo-googleapis-dev grpc-proto
+  # storage, logging, CLI, JSON
+  libsqlite3-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
