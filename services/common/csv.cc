@@ -1,0 +1,101 @@
+#include "services/common/csv.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace expertise {
+
+absl::StatusOr<std::vector<CsvRow>> ParseCsv(std::string_view text) {
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+  std::vector<CsvRow> rows;
+  CsvRow row;
+  std::string field;
+  bool in_quotes = false;
+  bool field_was_quoted = false;
+  int line = 1;
+  int quote_line = 0;
+  auto end_field = [&] {
+    row.push_back(std::move(field));
+    field.clear();
+    field_was_quoted = false;
+  };
+  auto end_row = [&] {
+    end_field();
+    rows.push_back(std::move(row));
+    row.clear();
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_quotes) {
+      if (c == '"') {
+        if (i + 1 < text.size() && text[i + 1] == '"') {
+          field += '"';
+          ++i;
+        } else {
+          in_quotes = false;
+        }
+      } else {
+        if (c == '\n') ++line;
+        field += c;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        if (!field.empty() || field_was_quoted) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("CSV line ", line, ": quote inside an unquoted field"));
+        }
+        in_quotes = true;
+        field_was_quoted = true;
+        quote_line = line;
+        break;
+      case ',':
+        end_field();
+        break;
+      case '\r':
+        if (i + 1 < text.size() && text[i + 1] == '\n') ++i;
+        end_row();
+        ++line;
+        break;
+      case '\n':
+        end_row();
+        ++line;
+        break;
+      default:
+        if (field_was_quoted) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("CSV line ", line, ": text after a closing quote"));
+        }
+        field += c;
+    }
+  }
+  if (in_quotes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("CSV line ", quote_line, ": quoted field never closed"));
+  }
+  if (!field.empty() || field_was_quoted || !row.empty()) end_row();
+  return rows;
+}
+
+std::string CsvEscape(std::string_view field) {
+  if (field.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(field);
+  std::string out = "\"";
+  for (char c : field) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+std::string CsvLine(const CsvRow& fields) {
+  std::string out;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (i > 0) out += ',';
+    out += CsvEscape(fields[i]);
+  }
+  out += "\r\n";
+  return out;
+}
+
+}  // namespace expertise

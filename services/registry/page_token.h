@@ -1,0 +1,36 @@
+#ifndef EXPERTISE_SERVICES_REGISTRY_PAGE_TOKEN_H_
+#define EXPERTISE_SERVICES_REGISTRY_PAGE_TOKEN_H_
+
+// Opaque keyset page tokens (AIP-158). A token carries where the previous
+// page ended and a fingerprint of the request, so a token reused with other
+// filters is refused instead of silently returning the wrong rows.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "google/protobuf/message.h"
+
+namespace expertise::registry {
+
+struct PageCursor {
+  uint64_t fingerprint = 0;  // of the request without its paging fields
+  int32_t day = 0;           // the capacity day the first page used
+  double key = 0;            // sort key of the last result
+  std::string last_name;     // resource name of the last result
+};
+
+std::string EncodePageToken(const PageCursor& cursor);
+
+// Fails with INVALID_ARGUMENT (field "page_token") for anything that is not
+// a token this service made.
+absl::StatusOr<PageCursor> DecodePageToken(std::string_view token);
+
+// Returns a stable 64-bit fingerprint of `request` (serialised
+// deterministically) after clearing the fields named page_size and page_token.
+uint64_t RequestFingerprint(const google::protobuf::Message& request);
+
+}  // namespace expertise::registry
+
+#endif  // EXPERTISE_SERVICES_REGISTRY_PAGE_TOKEN_H_

@@ -1,0 +1,751 @@
+#include "services/registry/registry.h"
+
+#include <cmath>
+#include <random>
+#include <set>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/civil_time.h"
+#include "google/protobuf/util/field_mask_util.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "services/common/errors.h"
+#include "services/common/status_macros.h"
+#include "services/common/string_view.h"
+#include "services/registry/page_token.h"
+#include "services/registry/validation.h"
+
+namespace expertise::registry {
+namespace {
+
+using google::protobuf::FieldMask;
+using google::protobuf::util::FieldMaskUtil;
+
+google::protobuf::Timestamp ToProto(absl::Time t) {
+  google::protobuf::Timestamp ts;
+  const int64_t micros = absl::ToUnixMicros(t);
+  ts.set_seconds(micros / 1000000);
+  ts.set_nanos(static_cast<int32_t>(micros % 1000000) * 1000);
+  return ts;
+}
+
+google::type::Date DayToDate(DayNumber day) {
+  const absl::CivilDay civil = absl::CivilDay(1970, 1, 1) + day;
+  google::type::Date date;
+  date.set_year(static_cast<int32_t>(civil.year()));
+  date.set_month(civil.month());
+  date.set_day(civil.day());
+  return date;
+}
+
+std::string DefaultId() {
+  static std::mt19937_64* const rng = new std::mt19937_64(std::random_device{}());
+  return absl::StrFormat("s-%016x", (*rng)());
+}
+
+// Paths a client may not change with UpdateSpecialist; the service ignores
+// output-only paths (AIP-203) and refuses changes to immutable ones.
+const std::set<std::string>& OutputOnlyPaths() {
+  static const auto* const paths = new std::set<std::string>{
+      "name", "create_time", "update_time", "etag", "location_source",
+      "capacity.available_hours_per_week", "capacity.update_time"};
+  return *paths;
+}
+const std::set<std::string>& ImmutablePaths() {
+  static const auto* const paths =
+      new std::set<std::string>{"owning_authority", "source", "external_id"};
+  return *paths;
+}
+
+int ClampPageSize(int requested, const RegistryOptions& options, FieldViolations* v) {
+  if (requested < 0) {
+    v->Add("page_size", "must not be negative");
+    return 0;
+  }
+  if (requested == 0) return options.default_page_size;
+  return std::min(requested, options.max_page_size);
+}
+
+absl::Status EtagMismatch(absl::string_view name) {
+  return WithReason(absl::FailedPreconditionError(absl::StrCat(
+                        "etag does not match: ", name,
+                        " was changed by someone else; read it again and retry")),
+                    "ETAG_MISMATCH");
+}
+
+// Resolves taxonomy codes into a bit mask, reporting unknown codes.
+uint64_t CodeMask(const google::protobuf::RepeatedPtrField<std::string>& codes,
+                  v1::TaxonomyKind kind, absl::string_view field, const ReferenceData& reference,
+                  FieldViolations* v) {
+  uint64_t mask = 0;
+  for (int i = 0; i < codes.size(); ++i) {
+    const int index = reference.TermIndex(kind, codes[i]);
+    if (index < 0) {
+      v->Add(absl::StrCat(field, "[", i, "]"),
+             absl::StrCat("unknown code '", codes[i].substr(0, 80), "'"));
+    } else {
+      mask |= uint64_t{1} << index;
+    }
+  }
+  return mask;
+}
+
+}  // namespace
+
+v1::Specialist WritableContent(const v1::Specialist& record) {
+  v1::Specialist copy = record;
+  copy.clear_name();
+  copy.clear_create_time();
+  copy.clear_update_time();
+  copy.clear_etag();
+  copy.clear_location_source();
+  if (copy.has_capacity()) {
+    copy.mutable_capacity()->clear_available_hours_per_week();
+    copy.mutable_capacity()->clear_update_time();
+  }
+  return copy;
+}
+
+Registry::Registry(const RegionInfo& region, RegistryOptions options,
+                   std::unique_ptr<SpecialistStore> store)
+    : region_(region),
+      reference_(ReferenceData::Get()),
+      options_(std::move(options)),
+      clock_(options_.clock ? options_.clock : RealClock()),
+      store_(std::move(store)),
+      index_(reference_) {
+  if (!options_.id_generator) options_.id_generator = DefaultId;
+}
+
+absl::StatusOr<std::unique_ptr<Registry>> Registry::Open(RegistryOptions options,
+                                                         std::unique_ptr<SpecialistStore> store) {
+  const RegionInfo* region = ReferenceData::Get().FindRegion(options.region);
+  if (!region) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown region '", options.region, "': use an ONS code E12000001 to E12000009"));
+  }
+  std::unique_ptr<Registry> registry(new Registry(*region, std::move(options), std::move(store)));
+  absl::MutexLock write_lock(&registry->write_mu_);
+  absl::MutexLock lock(&registry->mu_);
+  const std::string prefix = region->resource_name() + "/specialists/";
+  RETURN_IF_ERROR(registry->store_->LoadAll([&](v1::Specialist s) -> absl::Status {
+    if (!absl::StartsWith(s.name(), prefix)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the database holds ", s.name(), ", which is not in ", region->resource_name(),
+          ": was it made for another region?"));
+    }
+    registry->index_.Put(std::make_shared<const v1::Specialist>(std::move(s)));
+    return absl::OkStatus();
+  }));
+  return registry;
+}
+
+size_t Registry::size() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return index_.size();
+}
+
+DayNumber Registry::Today() const {
+  const absl::CivilDay today = absl::ToCivilDay(clock_->Now(), absl::UTCTimeZone());
+  return static_cast<DayNumber>(today - absl::CivilDay(1970, 1, 1));
+}
+
+absl::Status Registry::CheckParent(const std::string& parent) const {
+  if (parent.empty()) return InvalidFieldError("parent", "is required, e.g. regions/north-east");
+  if (parent == region_.resource_name()) return absl::OkStatus();
+  if (!ReferenceData::Get().FindRegion(parent) || !absl::StartsWith(parent, "regions/")) {
+    return InvalidFieldError("parent", "must be a region such as regions/north-east");
+  }
+  return WithReason(absl::NotFoundError(absl::StrCat("this registry serves ",
+                                                     region_.resource_name(), ", not ", parent)),
+                    "REGION_NOT_SERVED");
+}
+
+absl::StatusOr<std::string> Registry::ParseName(const std::string& name,
+                                                absl::string_view field) const {
+  std::vector<std::string> parts = absl::StrSplit(name, '/');
+  if (parts.size() != 4 || parts[0] != "regions" || parts[2] != "specialists" ||
+      parts[3].empty()) {
+    return InvalidFieldError(std::string(field),
+                             "must be regions/{region}/specialists/{specialist}");
+  }
+  if (parts[1] != region_.id) {
+    return WithReason(absl::NotFoundError(absl::StrCat(
+                          name, " is not in ", region_.resource_name(), ", which this registry serves")),
+                      "REGION_NOT_SERVED");
+  }
+  return parts[3];
+}
+
+void Registry::Stamp(v1::Specialist* record, const v1::Specialist* previous,
+                     absl::Time now) const {
+  if (!record->has_base_location()) {
+    const AuthorityInfo* la = reference_.FindAuthority(record->owning_authority());
+    record->mutable_base_location()->set_latitude(la->latitude);
+    record->mutable_base_location()->set_longitude(la->longitude);
+    record->set_location_source(v1::LOCATION_SOURCE_AUTHORITY_CENTRE);
+  } else if (record->location_source() == v1::LOCATION_SOURCE_UNSPECIFIED) {
+    record->set_location_source(v1::LOCATION_SOURCE_EXPLICIT);
+  }
+  v1::Capacity* capacity = record->mutable_capacity();
+  capacity->set_available_hours_per_week(std::max(
+      0.0, capacity->contracted_hours_per_week() - capacity->committed_hours_per_week()));
+  const bool capacity_changed =
+      !previous || !google::protobuf::util::MessageDifferencer::Equals(
+                       WritableContent(*previous).capacity(), WritableContent(*record).capacity());
+  if (capacity_changed) {
+    *capacity->mutable_update_time() = ToProto(now);
+  } else {
+    *capacity->mutable_update_time() = previous->capacity().update_time();
+  }
+  int64_t revision = 1;
+  if (previous) {
+    *record->mutable_create_time() = previous->create_time();
+    int64_t old = 0;
+    (void)absl::SimpleAtoi(previous->etag().substr(0, previous->etag().find('-')), &old);
+    revision = old + 1;
+  } else {
+    *record->mutable_create_time() = ToProto(now);
+  }
+  *record->mutable_update_time() = ToProto(now);
+  // The revision makes etags unique per record; the time part keeps a
+  // recreated record (revision 1 again) from matching an old etag.
+  record->set_etag(absl::StrFormat("%d-%x", revision, absl::ToUnixMicros(now) & 0xffffffffff));
+}
+
+absl::Status Registry::CheckRecord(const v1::Specialist& record, const std::string& prefix) const {
+  FieldViolations violations;
+  ValidateSpecialist(record, region_, reference_, clock_->Now(), prefix, &violations);
+  return violations.ToStatus();
+}
+
+absl::Status Registry::CommitAndPublish(std::vector<std::shared_ptr<v1::Specialist>> records,
+                                        std::vector<std::string> deletes) {
+  WriteBatch batch;
+  for (const auto& r : records) batch.puts.push_back(r.get());
+  batch.deletes = deletes;
+  RETURN_IF_ERROR(store_->Commit(batch));
+  absl::MutexLock lock(&mu_);
+  for (const std::string& id : deletes) index_.Remove(id);
+  for (auto& r : records) index_.Put(std::move(r));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::Specialist> Registry::GetSpecialist(const v1::GetSpecialistRequest& req) const {
+  ASSIGN_OR_RETURN(std::string id, ParseName(req.name(), "name"));
+  absl::ReaderMutexLock lock(&mu_);
+  SpecialistPtr found = index_.Find(id);
+  if (!found) return absl::NotFoundError(absl::StrCat(req.name(), " does not exist"));
+  return *found;
+}
+
+absl::StatusOr<v1::ListSpecialistsResponse> Registry::ListSpecialists(
+    const v1::ListSpecialistsRequest& req) const {
+  RETURN_IF_ERROR(CheckParent(req.parent()));
+  FieldViolations violations;
+  const int page_size = ClampPageSize(req.page_size(), options_, &violations);
+  if (!req.owning_authority().empty() && !reference_.FindAuthority(req.owning_authority())) {
+    violations.Add("owning_authority", "is not a known GSS code");
+  }
+  RETURN_IF_ERROR(violations.ToStatus());
+  const uint64_t fingerprint = RequestFingerprint(req);
+  std::string after;
+  if (!req.page_token().empty()) {
+    ASSIGN_OR_RETURN(PageCursor cursor, DecodePageToken(req.page_token()));
+    if (cursor.fingerprint != fingerprint) {
+      return InvalidFieldError("page_token", "was made for a request with other parameters");
+    }
+    after = cursor.last_name;
+  }
+  bool more = false;
+  size_t total = 0;
+  std::vector<SpecialistPtr> page;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    page = index_.ListAfter(after, page_size, req.owning_authority(), &more, &total);
+  }
+  v1::ListSpecialistsResponse response;
+  for (const auto& s : page) *response.add_specialists() = *s;
+  response.set_total_size(static_cast<int32_t>(total));
+  if (more && !page.empty()) {
+    PageCursor cursor;
+    cursor.fingerprint = fingerprint;
+    cursor.last_name = SpecialistIdFromName(page.back()->name());
+    response.set_next_page_token(EncodePageToken(cursor));
+  }
+  return response;
+}
+
+absl::StatusOr<v1::SearchSpecialistsResponse> Registry::SearchSpecialists(
+    const v1::SearchSpecialistsRequest& req) const {
+  RETURN_IF_ERROR(CheckParent(req.parent()));
+  FieldViolations v;
+  SearchQuery q;
+  q.role_mask = CodeMask(req.roles(), v1::TAXONOMY_KIND_ROLE, "roles", reference_, &v);
+  q.specialism_mask =
+      CodeMask(req.specialisms(), v1::TAXONOMY_KIND_SPECIALISM, "specialisms", reference_, &v);
+  q.setting_mask = CodeMask(req.settings(), v1::TAXONOMY_KIND_SETTING, "settings", reference_, &v);
+  if (req.has_age()) {
+    if (req.age() < 0 || req.age() > kMaxAge) v.Add("age", "must be between 0 and 25");
+    q.age = req.age();
+  }
+  for (int i = 0; i < req.languages_size(); ++i) {
+    if (!IsValidLanguageTag(req.languages(i))) {
+      v.Add(absl::StrCat("languages[", i, "]"), "must be a BCP 47 tag such as 'en' or 'bfi'");
+    }
+  }
+  if (!v1::DeliveryMode_IsValid(req.delivery_mode())) {
+    v.Add("delivery_mode", "is not a known delivery mode");
+  }
+  q.delivery_mode = req.delivery_mode();
+  for (int i = 0; i < req.authorities_size(); ++i) {
+    const AuthorityInfo* la = reference_.FindAuthority(req.authorities(i));
+    if (!la) {
+      v.Add(absl::StrCat("authorities[", i, "]"), "is not a known GSS code");
+    } else {
+      q.authorities.push_back(la->index);
+    }
+  }
+  if (req.has_point()) {
+    const double lat = req.point().latitude(), lon = req.point().longitude();
+    if (!std::isfinite(lat) || lat < -90 || lat > 90) v.Add("point.latitude", "must be -90 to 90");
+    if (!std::isfinite(lon) || lon < -180 || lon > 180) {
+      v.Add("point.longitude", "must be -180 to 180");
+    }
+    q.has_point = true;
+    q.latitude = lat;
+    q.longitude = lon;
+  } else if (req.has_near_authority()) {
+    const AuthorityInfo* la = reference_.FindAuthority(req.near_authority());
+    if (!la) {
+      v.Add("near_authority", "is not a known GSS code");
+    } else {
+      q.has_point = true;
+      q.latitude = la->latitude;
+      q.longitude = la->longitude;
+    }
+  }
+  if (!std::isfinite(req.within_km()) || req.within_km() < 0 || req.within_km() > 2000) {
+    v.Add("within_km", "must be between 0 and 2000");
+  } else if (req.within_km() > 0 && !req.has_point() && !req.has_near_authority()) {
+    v.Add("within_km", "needs a search point (point or near_authority)");
+  }
+  q.within_km = req.within_km();
+  if (!std::isfinite(req.min_available_hours()) || req.min_available_hours() < 0 ||
+      req.min_available_hours() > kMaxHoursPerWeek) {
+    v.Add("min_available_hours", "must be between 0 and 168");
+  }
+  q.min_available_hours = req.min_available_hours();
+  q.accepting_only = req.accepting_external_requests();
+  if (req.has_available_on() && !IsValidFullDate(req.available_on())) {
+    v.Add("available_on", "must be a full calendar date");
+  }
+  switch (req.order_by()) {
+    case v1::SEARCH_ORDER_UNSPECIFIED:
+      q.order = q.has_point ? SearchQuery::Order::kDistance : SearchQuery::Order::kName;
+      break;
+    case v1::SEARCH_ORDER_DISTANCE:
+      if (!req.has_point() && !req.has_near_authority()) {
+        v.Add("order_by", "distance order needs a search point (point or near_authority)");
+      }
+      q.order = SearchQuery::Order::kDistance;
+      break;
+    case v1::SEARCH_ORDER_AVAILABLE_HOURS:
+      q.order = SearchQuery::Order::kAvailableHours;
+      break;
+    case v1::SEARCH_ORDER_NAME:
+      q.order = SearchQuery::Order::kName;
+      break;
+    default:
+      v.Add("order_by", "is not a known order");
+  }
+  q.limit = ClampPageSize(req.page_size(), options_, &v);
+  RETURN_IF_ERROR(v.ToStatus());
+
+  const uint64_t fingerprint = RequestFingerprint(req);
+  q.day = req.has_available_on() ? SpecialistIndex::ToDayNumber(req.available_on().year(),
+                                                                req.available_on().month(),
+                                                                req.available_on().day())
+                                 : Today();
+  if (!req.page_token().empty()) {
+    ASSIGN_OR_RETURN(PageCursor cursor, DecodePageToken(req.page_token()));
+    if (cursor.fingerprint != fingerprint) {
+      return InvalidFieldError("page_token", "was made for a request with other parameters");
+    }
+    // Later pages keep the first page's day, so a walk across midnight stays consistent.
+    q.day = cursor.day;
+    q.has_cursor = true;
+    q.cursor_key = cursor.key;
+    q.cursor_id = cursor.last_name;
+  }
+
+  SearchPage page;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    for (const std::string& tag : req.languages()) {
+      if (auto id = index_.LanguageId(tag)) {
+        q.languages.push_back(*id);
+      } else {
+        q.impossible = true;  // no record works in that language
+      }
+    }
+    page = index_.Search(q);
+  }
+  v1::SearchSpecialistsResponse response;
+  response.mutable_results()->Reserve(static_cast<int>(page.hits.size()));
+  for (const SearchHit& hit : page.hits) {
+    v1::SearchResult* result = response.add_results();
+    *result->mutable_specialist() = *hit.specialist;
+    result->set_distance_km(hit.distance_km);
+    result->set_available_hours_per_week(hit.available_hours);
+  }
+  response.set_total_size(static_cast<int32_t>(page.total));
+  if (page.more && !page.hits.empty()) {
+    PageCursor cursor;
+    cursor.fingerprint = fingerprint;
+    cursor.day = q.day;
+    cursor.key = page.hits.back().sort_key;
+    cursor.last_name = page.hits.back().specialist->name();
+    response.set_next_page_token(EncodePageToken(cursor));
+  }
+  return response;
+}
+
+absl::StatusOr<v1::Specialist> Registry::CreateSpecialist(const v1::CreateSpecialistRequest& req) {
+  RETURN_IF_ERROR(CheckParent(req.parent()));
+  FieldViolations v;
+  if (!req.specialist_id().empty() && !IsValidResourceId(req.specialist_id())) {
+    v.Add("specialist_id",
+          "must be 4 to 63 lower-case letters, digits or '-', starting with a letter");
+  }
+  if (!req.has_specialist()) v.Add("specialist", "is required");
+  ValidateSpecialist(req.specialist(), region_, reference_, clock_->Now(), "specialist.", &v);
+  RETURN_IF_ERROR(v.ToStatus());
+
+  auto record = std::make_shared<v1::Specialist>(WritableContent(req.specialist()));
+  absl::MutexLock write_lock(&write_mu_);
+  std::string id = req.specialist_id();
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    if (id.empty()) {
+      do {
+        id = options_.id_generator();
+      } while (index_.Find(id));
+    } else if (index_.Find(id)) {
+      return absl::AlreadyExistsError(
+          absl::StrCat(region_.resource_name(), "/specialists/", id, " already exists"));
+    }
+    if (SpecialistPtr same = index_.FindByKey(record->owning_authority(), record->source(),
+                                              record->external_id())) {
+      return WithReason(absl::AlreadyExistsError(absl::StrCat(
+                            "a specialist with this owning_authority, source and external_id "
+                            "already exists: ", same->name())),
+                        "DUPLICATE_SOURCE_RECORD");
+    }
+  }
+  record->set_name(absl::StrCat(region_.resource_name(), "/specialists/", id));
+  Stamp(record.get(), nullptr, clock_->Now());
+  v1::Specialist result = *record;
+  RETURN_IF_ERROR(CommitAndPublish({std::move(record)}, {}));
+  return result;
+}
+
+absl::StatusOr<v1::Specialist> Registry::ApplyUpdate(
+    const std::string& id, const std::string& etag,
+    const std::function<absl::Status(v1::Specialist*)>& change) {
+  absl::MutexLock write_lock(&write_mu_);
+  SpecialistPtr existing;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    existing = index_.Find(id);
+  }
+  const std::string name = absl::StrCat(region_.resource_name(), "/specialists/", id);
+  if (!existing) return absl::NotFoundError(absl::StrCat(name, " does not exist"));
+  if (!etag.empty() && etag != existing->etag()) return EtagMismatch(name);
+  auto record = std::make_shared<v1::Specialist>(WritableContent(*existing));
+  RETURN_IF_ERROR(change(record.get()));
+  if (google::protobuf::util::MessageDifferencer::Equals(*record, WritableContent(*existing))) {
+    return *existing;  // nothing changed: keep the etag, write nothing
+  }
+  record->set_name(name);
+  Stamp(record.get(), existing.get(), clock_->Now());
+  v1::Specialist result = *record;
+  RETURN_IF_ERROR(CommitAndPublish({std::move(record)}, {}));
+  return result;
+}
+
+absl::StatusOr<v1::Specialist> Registry::UpdateSpecialist(const v1::UpdateSpecialistRequest& req) {
+  ASSIGN_OR_RETURN(std::string id, ParseName(req.specialist().name(), "specialist.name"));
+  const v1::Specialist& incoming = req.specialist();
+  FieldViolations v;
+  FieldMask mask;
+  const bool replace_all = req.update_mask().paths_size() == 1 && req.update_mask().paths(0) == "*";
+  if (replace_all) {
+    // handled below
+  } else if (req.update_mask().paths_size() == 0) {
+    // AIP-134: no mask means every field the client populated.
+    std::vector<const google::protobuf::FieldDescriptor*> fields;
+    incoming.GetReflection()->ListFields(incoming, &fields);
+    for (const auto* field : fields) mask.add_paths(field->name());
+  } else {
+    for (int i = 0; i < req.update_mask().paths_size(); ++i) {
+      const std::string& path = req.update_mask().paths(i);
+      if (!FieldMaskUtil::GetFieldDescriptors(v1::Specialist::descriptor(), path, nullptr)) {
+        v.Add(absl::StrCat("update_mask.paths[", i, "]"),
+              absl::StrCat("'", path.substr(0, 80), "' is not a field of Specialist"));
+      } else {
+        mask.add_paths(path);
+      }
+    }
+  }
+  FieldMask effective;
+  for (const std::string& path : mask.paths()) {
+    if (OutputOnlyPaths().count(path)) continue;
+    effective.add_paths(path);
+  }
+  RETURN_IF_ERROR(v.ToStatus());
+
+  return ApplyUpdate(id, incoming.etag(), [&](v1::Specialist* record) -> absl::Status {
+    FieldViolations immutable;
+    if (replace_all) {
+      v1::Specialist replacement = WritableContent(incoming);
+      for (const auto& [field, current, wanted] :
+           {std::tuple{"owning_authority", &record->owning_authority(), &incoming.owning_authority()},
+            std::tuple{"source", &record->source(), &incoming.source()},
+            std::tuple{"external_id", &record->external_id(), &incoming.external_id()}}) {
+        if (!wanted->empty() && *wanted != *current) {
+          immutable.Add(absl::StrCat("specialist.", field), "is immutable");
+        }
+      }
+      replacement.set_owning_authority(record->owning_authority());
+      replacement.set_source(record->source());
+      replacement.set_external_id(record->external_id());
+      *record = std::move(replacement);
+    } else {
+      for (const std::string& path : effective.paths()) {
+        if (!ImmutablePaths().count(path)) continue;
+        const auto* field = v1::Specialist::descriptor()->FindFieldByName(path);
+        if (record->GetReflection()->GetString(*record, field) !=
+            incoming.GetReflection()->GetString(incoming, field)) {
+          immutable.Add(absl::StrCat("specialist.", path), "is immutable");
+        }
+      }
+      FieldMaskUtil::MergeOptions options;
+      options.set_replace_message_fields(true);
+      options.set_replace_repeated_fields(true);
+      FieldMaskUtil::MergeMessageTo(WritableContent(incoming), effective, options, record);
+    }
+    RETURN_IF_ERROR(immutable.ToStatus());
+    return CheckRecord(*record, "specialist.");
+  });
+}
+
+absl::StatusOr<v1::Specialist> Registry::UpdateCapacity(const v1::UpdateCapacityRequest& req) {
+  ASSIGN_OR_RETURN(std::string id, ParseName(req.name(), "name"));
+  FieldViolations v;
+  if (!req.has_capacity()) v.Add("capacity", "is required");
+  FieldMask mask;
+  for (int i = 0; i < req.update_mask().paths_size(); ++i) {
+    const std::string& path = req.update_mask().paths(i);
+    if (!FieldMaskUtil::GetFieldDescriptors(v1::Capacity::descriptor(), path, nullptr)) {
+      v.Add(absl::StrCat("update_mask.paths[", i, "]"),
+            absl::StrCat("'", path.substr(0, 80), "' is not a field of Capacity"));
+    } else if (path != "available_hours_per_week" && path != "update_time") {
+      mask.add_paths(path);
+    }
+  }
+  ValidateCapacity(req.capacity(), "capacity.", &v);
+  RETURN_IF_ERROR(v.ToStatus());
+  return ApplyUpdate(id, req.etag(), [&](v1::Specialist* record) -> absl::Status {
+    v1::Capacity incoming = req.capacity();
+    incoming.clear_available_hours_per_week();
+    incoming.clear_update_time();
+    if (mask.paths_size() == 0) {
+      *record->mutable_capacity() = incoming;
+    } else {
+      FieldMaskUtil::MergeOptions options;
+      options.set_replace_message_fields(true);
+      FieldMaskUtil::MergeMessageTo(incoming, mask, options, record->mutable_capacity());
+    }
+    FieldViolations merged;
+    ValidateCapacity(record->capacity(), "capacity.", &merged);
+    return merged.ToStatus();
+  });
+}
+
+absl::Status Registry::DeleteSpecialist(const v1::DeleteSpecialistRequest& req) {
+  ASSIGN_OR_RETURN(std::string id, ParseName(req.name(), "name"));
+  absl::MutexLock write_lock(&write_mu_);
+  SpecialistPtr existing;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    existing = index_.Find(id);
+  }
+  if (!existing) return absl::NotFoundError(absl::StrCat(req.name(), " does not exist"));
+  if (!req.etag().empty() && req.etag() != existing->etag()) return EtagMismatch(req.name());
+  return CommitAndPublish({}, {id});
+}
+
+absl::StatusOr<v1::BatchUpsertSpecialistsResponse> Registry::BatchUpsertSpecialists(
+    const v1::BatchUpsertSpecialistsRequest& req) {
+  RETURN_IF_ERROR(CheckParent(req.parent()));
+  FieldViolations v;
+  if (req.specialists_size() == 0) v.Add("specialists", "at least one specialist is required");
+  if (req.specialists_size() > options_.max_batch_size) {
+    v.Add("specialists", absl::StrCat("at most ", options_.max_batch_size, " per batch"));
+    return v.ToStatus();
+  }
+  std::set<std::tuple<absl::string_view, absl::string_view, absl::string_view>> keys;
+  const absl::Time now = clock_->Now();
+  for (int i = 0; i < req.specialists_size(); ++i) {
+    const v1::Specialist& s = req.specialists(i);
+    const std::string prefix = absl::StrCat("specialists[", i, "].");
+    ValidateSpecialist(s, region_, reference_, now, prefix, &v);
+    if (!keys.emplace(s.owning_authority(), s.source(), s.external_id()).second) {
+      v.Add(absl::StrCat(prefix, "external_id"),
+            "repeats an earlier record's (owning_authority, source, external_id)");
+    }
+  }
+  RETURN_IF_ERROR(v.ToStatus());
+
+  v1::BatchUpsertSpecialistsResponse response;
+  std::vector<std::shared_ptr<v1::Specialist>> writes;
+  absl::MutexLock write_lock(&write_mu_);
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    std::set<std::string> new_ids;
+    for (const v1::Specialist& s : req.specialists()) {
+      auto record = std::make_shared<v1::Specialist>(WritableContent(s));
+      SpecialistPtr existing = index_.FindByKey(s.owning_authority(), s.source(), s.external_id());
+      if (existing) {
+        if (google::protobuf::util::MessageDifferencer::Equals(*record,
+                                                               WritableContent(*existing))) {
+          *response.add_specialists() = *existing;
+          response.set_unchanged_count(response.unchanged_count() + 1);
+          continue;
+        }
+        record->set_name(existing->name());
+        response.set_updated_count(response.updated_count() + 1);
+      } else {
+        std::string id;
+        do {
+          id = options_.id_generator();
+        } while (index_.Find(id) || new_ids.count(id));
+        new_ids.insert(id);
+        record->set_name(absl::StrCat(region_.resource_name(), "/specialists/", id));
+        response.set_created_count(response.created_count() + 1);
+      }
+      Stamp(record.get(), existing.get(), now);
+      *response.add_specialists() = *record;
+      writes.push_back(std::move(record));
+    }
+  }
+  RETURN_IF_ERROR(CommitAndPublish(std::move(writes), {}));
+  return response;
+}
+
+absl::StatusOr<v1::CapacitySummary> Registry::GetCapacitySummary(
+    const v1::GetCapacitySummaryRequest& req) const {
+  RETURN_IF_ERROR(CheckParent(req.parent()));
+  FieldViolations v;
+  const uint64_t role_mask = CodeMask(req.roles(), v1::TAXONOMY_KIND_ROLE, "roles", reference_, &v);
+  std::vector<int> authorities;
+  for (int i = 0; i < req.authorities_size(); ++i) {
+    const AuthorityInfo* la = reference_.FindAuthority(req.authorities(i));
+    if (!la) {
+      v.Add(absl::StrCat("authorities[", i, "]"), "is not a known GSS code");
+    } else {
+      authorities.push_back(la->index);
+    }
+  }
+  if (req.has_as_of() && !IsValidFullDate(req.as_of())) v.Add("as_of", "must be a full date");
+  RETURN_IF_ERROR(v.ToStatus());
+  const DayNumber day = req.has_as_of() ? SpecialistIndex::ToDayNumber(
+                                              req.as_of().year(), req.as_of().month(), req.as_of().day())
+                                        : Today();
+  absl::btree_map<std::pair<std::string, std::string>, CapacityCell> cells;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    cells = index_.Summarise(day, role_mask, authorities);
+  }
+  v1::CapacitySummary summary;
+  summary.set_region(region_.resource_name());
+  *summary.mutable_as_of() = DayToDate(day);
+  auto add = [](v1::CapacitySummaryRow* row, const CapacityCell& cell) {
+    row->set_headcount(row->headcount() + cell.headcount);
+    row->set_contracted_hours_per_week(row->contracted_hours_per_week() + cell.contracted);
+    row->set_committed_hours_per_week(row->committed_hours_per_week() + cell.committed);
+    row->set_available_hours_per_week(row->available_hours_per_week() + cell.available);
+    row->set_accepting_external_count(row->accepting_external_count() + cell.accepting);
+  };
+  v1::CapacitySummaryRow* la_total = nullptr;
+  for (const auto& [key, cell] : cells) {
+    v1::CapacitySummaryRow* row = summary.add_rows();
+    row->set_authority(key.first);
+    row->set_role(key.second);
+    add(row, cell);
+    if (!la_total || la_total->authority() != key.first) {
+      la_total = summary.add_authority_totals();
+      la_total->set_authority(key.first);
+    }
+    add(la_total, cell);
+    add(summary.mutable_total(), cell);
+  }
+  if (!summary.has_total()) summary.mutable_total();
+  return summary;
+}
+
+v1::ListTaxonomyTermsResponse Registry::ListTaxonomyTerms(
+    const v1::ListTaxonomyTermsRequest& req) const {
+  v1::ListTaxonomyTermsResponse response;
+  for (const auto& term : reference_.terms()) {
+    if (req.kind() == v1::TAXONOMY_KIND_UNSPECIFIED || term.kind() == req.kind()) {
+      *response.add_terms() = term;
+    }
+  }
+  return response;
+}
+
+absl::StatusOr<v1::ListLocalAuthoritiesResponse> Registry::ListLocalAuthorities(
+    const v1::ListLocalAuthoritiesRequest& req) const {
+  const RegionInfo* only = nullptr;
+  if (!req.parent().empty() && req.parent() != "regions/-") {
+    only = absl::StartsWith(req.parent(), "regions/") ? reference_.FindRegion(req.parent()) : nullptr;
+    if (!only) return InvalidFieldError("parent", "must be regions/- or a region such as regions/london");
+  }
+  std::vector<const AuthorityInfo*> selected;
+  for (const AuthorityInfo& la : reference_.authorities()) {
+    if (!only || la.region_code == only->code) selected.push_back(&la);
+  }
+  std::sort(selected.begin(), selected.end(),
+            [](const AuthorityInfo* a, const AuthorityInfo* b) { return a->code < b->code; });
+  v1::ListLocalAuthoritiesResponse response;
+  for (const AuthorityInfo* la : selected) {
+    v1::LocalAuthority* out = response.add_local_authorities();
+    out->set_code(la->code);
+    out->set_display_name(la->name);
+    out->set_authority_type(la->type);
+    out->set_region(reference_.FindRegion(la->region_code)->resource_name());
+    out->mutable_centre()->set_latitude(la->latitude);
+    out->mutable_centre()->set_longitude(la->longitude);
+    out->set_former_code(la->former_code);
+  }
+  return response;
+}
+
+v1::ListRegionsResponse Registry::ListRegions() const {
+  v1::ListRegionsResponse response;
+  for (const RegionInfo& region : reference_.regions()) {
+    v1::Region* out = response.add_regions();
+    out->set_name(region.resource_name());
+    out->set_code(region.code);
+    out->set_display_name(region.name);
+    out->set_authority_count(static_cast<int32_t>(region.authorities.size()));
+  }
+  return response;
+}
+
+}  // namespace expertise::registry

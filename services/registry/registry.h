@@ -1,0 +1,105 @@
+#ifndef EXPERTISE_SERVICES_REGISTRY_REGISTRY_H_
+#define EXPERTISE_SERVICES_REGISTRY_REGISTRY_H_
+
+// The regional registry's domain logic: validation, durable writes through a
+// SpecialistStore, and reads and searches from the in-memory index. Knows
+// nothing of gRPC: the service adapter only translates statuses.
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "expertise/registry/v1/registry_service.pb.h"
+#include "services/common/clock.h"
+#include "services/common/reference/reference_data.h"
+#include "services/registry/specialist_index.h"
+#include "services/registry/specialist_store.h"
+
+namespace expertise::registry {
+
+struct RegistryOptions {
+  // Region served: ONS code ("E12000001") or id ("north-east").
+  std::string region;
+  // Time source; RealClock() when null. Not owned.
+  Clock* clock = nullptr;
+  // Makes ids for new specialists ("s-" + 16 hex digits by default). Called
+  // with the write lock held, so it need not be thread-safe.
+  std::function<std::string()> id_generator;
+  int default_page_size = 50;
+  int max_page_size = 1000;
+  int max_batch_size = 1000;
+};
+
+// Thread-safe. Reads run concurrently; writes are serialised, committed to
+// the store first and only then made visible, so a reader never sees a
+// change that is not durable.
+class Registry {
+ public:
+  // Loads every record from `store` and returns a ready registry.
+  static absl::StatusOr<std::unique_ptr<Registry>> Open(RegistryOptions options,
+                                                        std::unique_ptr<SpecialistStore> store);
+
+  absl::StatusOr<v1::Specialist> GetSpecialist(const v1::GetSpecialistRequest& request) const;
+  absl::StatusOr<v1::ListSpecialistsResponse> ListSpecialists(
+      const v1::ListSpecialistsRequest& request) const;
+  absl::StatusOr<v1::SearchSpecialistsResponse> SearchSpecialists(
+      const v1::SearchSpecialistsRequest& request) const;
+  absl::StatusOr<v1::Specialist> CreateSpecialist(const v1::CreateSpecialistRequest& request);
+  absl::StatusOr<v1::Specialist> UpdateSpecialist(const v1::UpdateSpecialistRequest& request);
+  absl::Status DeleteSpecialist(const v1::DeleteSpecialistRequest& request);
+  absl::StatusOr<v1::Specialist> UpdateCapacity(const v1::UpdateCapacityRequest& request);
+  absl::StatusOr<v1::BatchUpsertSpecialistsResponse> BatchUpsertSpecialists(
+      const v1::BatchUpsertSpecialistsRequest& request);
+  absl::StatusOr<v1::CapacitySummary> GetCapacitySummary(
+      const v1::GetCapacitySummaryRequest& request) const;
+  v1::ListTaxonomyTermsResponse ListTaxonomyTerms(const v1::ListTaxonomyTermsRequest& request) const;
+  absl::StatusOr<v1::ListLocalAuthoritiesResponse> ListLocalAuthorities(
+      const v1::ListLocalAuthoritiesRequest& request) const;
+  v1::ListRegionsResponse ListRegions() const;
+
+  const RegionInfo& region() const { return region_; }
+  size_t size() const;
+
+ private:
+  Registry(const RegionInfo& region, RegistryOptions options,
+           std::unique_ptr<SpecialistStore> store);
+
+  absl::Status CheckParent(const std::string& parent) const;
+  // Returns the id from a specialist name in this region.
+  absl::StatusOr<std::string> ParseName(const std::string& name, absl::string_view field) const;
+  DayNumber Today() const;
+  // Fills output-only and derived fields of a record about to be stored.
+  void Stamp(v1::Specialist* record, const v1::Specialist* previous, absl::Time now) const;
+  // Validates a record built from a request and prepares it for storage.
+  absl::Status CheckRecord(const v1::Specialist& record, const std::string& prefix) const;
+  // Commits `records` and `deletes`, then publishes them to the index.
+  absl::Status CommitAndPublish(std::vector<std::shared_ptr<v1::Specialist>> records,
+                                std::vector<std::string> deletes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Shared body of UpdateSpecialist and UpdateCapacity.
+  absl::StatusOr<v1::Specialist> ApplyUpdate(
+      const std::string& id, const std::string& etag,
+      const std::function<absl::Status(v1::Specialist*)>& change);
+
+  const RegionInfo& region_;
+  const ReferenceData& reference_;
+  RegistryOptions options_;
+  Clock* clock_;
+
+  // Lock order: write_mu_ before mu_. Writers hold write_mu_ across the
+  // store commit, and mu_ only to publish, so readers never wait on disk.
+  absl::Mutex write_mu_;
+  std::unique_ptr<SpecialistStore> store_ ABSL_GUARDED_BY(write_mu_);
+  mutable absl::Mutex mu_;
+  SpecialistIndex index_ ABSL_GUARDED_BY(mu_);
+};
+
+// Strips output-only fields, for comparing records by content.
+v1::Specialist WritableContent(const v1::Specialist& record);
+
+}  // namespace expertise::registry
+
+#endif  // EXPERTISE_SERVICES_REGISTRY_REGISTRY_H_

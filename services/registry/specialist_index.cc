@@ -1,0 +1,267 @@
+#include "services/registry/specialist_index.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "services/common/string_view.h"
+#include "services/registry/geo.h"
+
+namespace expertise::registry {
+namespace {
+
+std::string UpsertKey(const std::string& la, const std::string& source, const std::string& ext) {
+  return absl::StrCat(la, "\x1f", source, "\x1f", ext);
+}
+
+// Orders hits by (key, id): the order pages are cut in.
+bool HitBefore(const SearchHit& a, const SearchHit& b) {
+  if (a.sort_key != b.sort_key) return a.sort_key < b.sort_key;
+  return a.specialist->name() < b.specialist->name();
+}
+
+}  // namespace
+
+DayNumber SpecialistIndex::ToDayNumber(int year, int month, int day) {
+  return static_cast<DayNumber>(absl::CivilDay(year, month, day) - absl::CivilDay(1970, 1, 1));
+}
+
+double SpecialistIndex::AvailableOn(const v1::Capacity& c, DayNumber day) {
+  if (c.has_valid_from() &&
+      day < ToDayNumber(c.valid_from().year(), c.valid_from().month(), c.valid_from().day())) {
+    return 0;
+  }
+  if (c.has_valid_to() &&
+      day > ToDayNumber(c.valid_to().year(), c.valid_to().month(), c.valid_to().day())) {
+    return 0;
+  }
+  return std::max(0.0, c.contracted_hours_per_week() - c.committed_hours_per_week());
+}
+
+uint16_t SpecialistIndex::InternLanguage(const std::string& tag) {
+  auto [it, inserted] = language_ids_.emplace(tag, static_cast<uint16_t>(language_ids_.size()));
+  return it->second;
+}
+
+std::optional<uint16_t> SpecialistIndex::LanguageId(const std::string& tag) const {
+  auto it = language_ids_.find(tag);
+  if (it == language_ids_.end()) return std::nullopt;
+  return it->second;
+}
+
+void SpecialistIndex::Put(SpecialistPtr s) {
+  const std::string id = s->name().substr(s->name().rfind('/') + 1);
+  Remove(id);
+  Entry e;
+  e.latitude = s->base_location().latitude();
+  e.longitude = s->base_location().longitude();
+  e.contracted = s->capacity().contracted_hours_per_week();
+  e.committed = s->capacity().committed_hours_per_week();
+  e.specialisms = 0;
+  for (const auto& code : s->specialisms()) {
+    if (int i = reference_.TermIndex(v1::TAXONOMY_KIND_SPECIALISM, code); i >= 0) {
+      e.specialisms |= uint64_t{1} << i;
+    }
+  }
+  e.settings = 0;
+  for (const auto& code : s->settings()) {
+    if (int i = reference_.TermIndex(v1::TAXONOMY_KIND_SETTING, code); i >= 0) {
+      e.settings |= uint64_t{1} << i;
+    }
+  }
+  const auto& c = s->capacity();
+  e.valid_from = c.has_valid_from() ? ToDayNumber(c.valid_from().year(), c.valid_from().month(),
+                                                  c.valid_from().day())
+                                    : std::numeric_limits<DayNumber>::min();
+  e.valid_to = c.has_valid_to()
+                   ? ToDayNumber(c.valid_to().year(), c.valid_to().month(), c.valid_to().day())
+                   : std::numeric_limits<DayNumber>::max();
+  e.role = std::max(0, reference_.TermIndex(v1::TAXONOMY_KIND_ROLE, s->role()));
+  const AuthorityInfo* la = reference_.FindAuthority(s->owning_authority());
+  e.owning_authority = la ? la->index : -1;
+  e.delivery_bits = 0;
+  for (int mode : s->delivery_modes()) e.delivery_bits |= static_cast<uint8_t>(1u << mode);
+  e.min_age = static_cast<int8_t>(s->age_range().min_age());
+  e.max_age = static_cast<int8_t>(s->age_range().max_age());
+  e.accepting = c.accepting_external_requests();
+  for (const auto& tag : s->languages()) e.languages.push_back(InternLanguage(tag));
+  for (const auto& code : s->covered_authorities()) {
+    if (const AuthorityInfo* covered = reference_.FindAuthority(code)) {
+      e.covered.push_back(covered->index);
+    }
+  }
+  e.record = std::move(s);
+
+  uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    slot = static_cast<uint32_t>(slots_.size());
+    slots_.emplace_back();
+  }
+  if (by_role_.size() <= static_cast<size_t>(e.role)) by_role_.resize(e.role + 1);
+  e.role_position = static_cast<uint32_t>(by_role_[e.role].size());
+  by_role_[e.role].push_back(slot);
+  by_key_[UpsertKey(e.record->owning_authority(), e.record->source(), e.record->external_id())] =
+      slot;
+  by_id_[id] = slot;
+  slots_[slot] = std::move(e);
+}
+
+void SpecialistIndex::Erase(uint32_t slot) {
+  Entry& e = slots_[slot];
+  auto& postings = by_role_[e.role];
+  const uint32_t moved = postings.back();
+  postings[e.role_position] = moved;
+  slots_[moved].role_position = e.role_position;
+  postings.pop_back();
+  by_key_.erase(UpsertKey(e.record->owning_authority(), e.record->source(),
+                          e.record->external_id()));
+  e = Entry{};
+  free_slots_.push_back(slot);
+}
+
+void SpecialistIndex::Remove(const std::string& id) {
+  auto it = by_id_.find(id);
+  if (it == by_id_.end()) return;
+  Erase(it->second);
+  by_id_.erase(it);
+}
+
+SpecialistPtr SpecialistIndex::Find(const std::string& id) const {
+  auto it = by_id_.find(id);
+  return it == by_id_.end() ? nullptr : slots_[it->second].record;
+}
+
+SpecialistPtr SpecialistIndex::FindByKey(const std::string& la, const std::string& source,
+                                         const std::string& external_id) const {
+  auto it = by_key_.find(UpsertKey(la, source, external_id));
+  return it == by_key_.end() ? nullptr : slots_[it->second].record;
+}
+
+std::vector<SpecialistPtr> SpecialistIndex::ListAfter(const std::string& after_id, size_t limit,
+                                                      const std::string& owning_authority,
+                                                      bool* more, size_t* total) const {
+  std::vector<SpecialistPtr> out;
+  *more = false;
+  *total = 0;
+  for (auto it = by_id_.begin(); it != by_id_.end(); ++it) {
+    const SpecialistPtr& record = slots_[it->second].record;
+    if (!owning_authority.empty() && record->owning_authority() != owning_authority) continue;
+    ++*total;
+    if (!after_id.empty() && it->first <= after_id) continue;
+    if (out.size() < limit) {
+      out.push_back(record);
+    } else {
+      *more = true;
+    }
+  }
+  return out;
+}
+
+bool SpecialistIndex::Matches(const Entry& e, const SearchQuery& q) const {
+  if ((e.specialisms & q.specialism_mask) != q.specialism_mask) return false;
+  if ((e.settings & q.setting_mask) != q.setting_mask) return false;
+  if (q.delivery_mode != 0 && !(e.delivery_bits & (1u << q.delivery_mode))) return false;
+  if (q.age && (*q.age < e.min_age || *q.age > e.max_age)) return false;
+  if (q.accepting_only && !e.accepting) return false;
+  for (uint16_t language : q.languages) {
+    if (std::find(e.languages.begin(), e.languages.end(), language) == e.languages.end()) {
+      return false;
+    }
+  }
+  if (!q.authorities.empty()) {
+    bool any = false;
+    for (int la : q.authorities) {
+      if (la == e.owning_authority ||
+          std::find(e.covered.begin(), e.covered.end(), la) != e.covered.end()) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) return false;
+  }
+  return true;
+}
+
+SearchPage SpecialistIndex::Search(const SearchQuery& q) const {
+  SearchPage page;
+  if (q.impossible) return page;
+  const double lat_bound =
+      q.within_km > 0 ? LatitudeDegreesForKm(q.within_km) + 1e-9 : std::numeric_limits<double>::infinity();
+
+  std::vector<SearchHit> hits;
+  auto consider = [&](uint32_t slot) {
+    const Entry& e = slots_[slot];
+    if (q.within_km > 0 && std::abs(e.latitude - q.latitude) > lat_bound) return;
+    if (!Matches(e, q)) return;
+    double available = 0;
+    if (q.day >= e.valid_from && q.day <= e.valid_to) available = std::max(0.0, e.contracted - e.committed);
+    if (q.min_available_hours > 0 && available < q.min_available_hours) return;
+    double distance = 0;
+    if (q.has_point) {
+      distance = GreatCircleKm(q.latitude, q.longitude, e.latitude, e.longitude);
+      if (q.within_km > 0 && distance > q.within_km) return;
+    }
+    ++page.total;
+    SearchHit hit;
+    switch (q.order) {
+      case SearchQuery::Order::kDistance: hit.sort_key = distance; break;
+      case SearchQuery::Order::kAvailableHours: hit.sort_key = -available; break;
+      case SearchQuery::Order::kName: hit.sort_key = 0; break;
+    }
+    if (q.has_cursor) {
+      if (hit.sort_key < q.cursor_key) return;
+      if (hit.sort_key == q.cursor_key && e.record->name() <= q.cursor_id) return;
+    }
+    hit.specialist = e.record;
+    hit.distance_km = distance;
+    hit.available_hours = available;
+    hits.push_back(std::move(hit));
+  };
+
+  if (q.role_mask != 0) {
+    for (size_t role = 0; role < by_role_.size() && role < 64; ++role) {
+      if (!(q.role_mask & (uint64_t{1} << role))) continue;
+      for (uint32_t slot : by_role_[role]) consider(slot);
+    }
+  } else {
+    for (const auto& postings : by_role_) {
+      for (uint32_t slot : postings) consider(slot);
+    }
+  }
+
+  const size_t keep = std::min(hits.size(), q.limit);
+  std::partial_sort(hits.begin(), hits.begin() + keep, hits.end(), HitBefore);
+  page.more = hits.size() > keep;
+  hits.resize(keep);
+  page.hits = std::move(hits);
+  return page;
+}
+
+absl::btree_map<std::pair<std::string, std::string>, CapacityCell> SpecialistIndex::Summarise(
+    DayNumber day, uint64_t role_mask, const std::vector<int>& authorities) const {
+  absl::btree_map<std::pair<std::string, std::string>, CapacityCell> cells;
+  for (const auto& [id, slot] : by_id_) {
+    const Entry& e = slots_[slot];
+    if (role_mask != 0 && !(role_mask & (uint64_t{1} << e.role))) continue;
+    if (!authorities.empty() &&
+        std::find(authorities.begin(), authorities.end(), e.owning_authority) == authorities.end()) {
+      continue;
+    }
+    CapacityCell& cell = cells[{e.record->owning_authority(), e.record->role()}];
+    ++cell.headcount;
+    if (day >= e.valid_from && day <= e.valid_to) {
+      cell.contracted += e.contracted;
+      cell.committed += e.committed;
+      cell.available += std::max(0.0, e.contracted - e.committed);
+    }
+    if (e.accepting) ++cell.accepting;
+  }
+  return cells;
+}
+
+}  // namespace expertise::registry

@@ -1,0 +1,266 @@
+#include "services/registry/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "services/common/status_macros.h"
+
+namespace expertise::registry {
+namespace {
+
+struct Migration {
+  int version;
+  const char* description;
+  const char* sql;
+};
+
+// Append only: never edit a migration that has shipped.
+constexpr Migration kMigrations[] = {
+    {1, "specialists table",
+     R"sql(
+      CREATE TABLE specialists (
+        id               TEXT PRIMARY KEY,
+        owning_authority TEXT NOT NULL,
+        source           TEXT NOT NULL,
+        external_id      TEXT NOT NULL,
+        role             TEXT NOT NULL,
+        latitude         REAL NOT NULL,
+        longitude        REAL NOT NULL,
+        contracted_hours REAL NOT NULL,
+        committed_hours  REAL NOT NULL,
+        etag             TEXT NOT NULL,
+        update_time_us   INTEGER NOT NULL,
+        record           BLOB NOT NULL,   -- the full expertise.registry.v1.Specialist
+        UNIQUE (owning_authority, source, external_id)
+      ) STRICT;
+      CREATE INDEX specialists_by_role ON specialists(role);
+     )sql"},
+};
+
+// Closes a statement on every path out of a scope.
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) {
+    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+  bool ok() const { return rc_ == SQLITE_OK; }
+  sqlite3_stmt* get() { return stmt_; }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+  int rc_;
+};
+
+absl::Status SqliteError(sqlite3* db, absl::string_view what) {
+  const int code = sqlite3_extended_errcode(db);
+  std::string message = absl::StrCat(what, ": ", sqlite3_errmsg(db), " (sqlite ", code, ")");
+  switch (code & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return absl::UnavailableError(message);
+    case SQLITE_CONSTRAINT:
+      return absl::AlreadyExistsError(message);
+    case SQLITE_FULL:
+      return absl::ResourceExhaustedError(message);
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return absl::DataLossError(message);
+    default:
+      return absl::InternalError(message);
+  }
+}
+
+}  // namespace
+
+int SqliteLatestSchemaVersion() { return kMigrations[std::size(kMigrations) - 1].version; }
+
+std::string SpecialistIdFromName(const std::string& name) {
+  const size_t slash = name.rfind('/');
+  return slash == std::string::npos ? name : name.substr(slash + 1);
+}
+
+absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                                 nullptr);
+  if (rc != SQLITE_OK) {
+    absl::Status status = absl::FailedPreconditionError(
+        absl::StrCat("cannot open database ", path, ": ", db ? sqlite3_errmsg(db) : "no memory"));
+    sqlite3_close(db);
+    return status;
+  }
+  std::unique_ptr<SqliteStore> store(new SqliteStore(db));
+  sqlite3_extended_result_codes(db, 1);
+  // Two registries writing one file would each keep their own in-memory
+  // index and silently diverge: take the write lock for the process lifetime
+  // through exclusive locking mode.
+  RETURN_IF_ERROR(store->Exec("PRAGMA busy_timeout = 2000"));
+  {
+    Statement wal(db, "PRAGMA journal_mode = WAL");
+    if (!wal.ok() || sqlite3_step(wal.get()) != SQLITE_ROW) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot use ", path, " as a database: ", sqlite3_errmsg(db)));
+    }
+    const std::string mode = reinterpret_cast<const char*>(sqlite3_column_text(wal.get(), 0));
+    if (mode != "wal") {
+      return absl::FailedPreconditionError(
+          absl::StrCat("database ", path, " cannot use WAL journal mode (got ", mode, ")"));
+    }
+  }
+  RETURN_IF_ERROR(store->Exec("PRAGMA synchronous = FULL"));
+  RETURN_IF_ERROR(store->Exec("PRAGMA secure_delete = ON"));
+  RETURN_IF_ERROR(store->Exec("PRAGMA foreign_keys = ON"));
+  RETURN_IF_ERROR(store->Exec("PRAGMA locking_mode = EXCLUSIVE"));
+  // The exclusive lock is taken by the first write: do it now so a second
+  // process fails at start-up rather than on its first request.
+  if (absl::Status s = store->Exec("BEGIN IMMEDIATE; COMMIT;"); !s.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "database ", path, " is in use by another process (", s.message(), ")"));
+  }
+  RETURN_IF_ERROR(store->Migrate());
+  return store;
+}
+
+SqliteStore::~SqliteStore() { sqlite3_close(db_); }
+
+absl::Status SqliteStore::Exec(const char* sql) {
+  char* error = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &error) != SQLITE_OK) {
+    absl::Status status = SqliteError(db_, error ? error : "exec failed");
+    sqlite3_free(error);
+    return status;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStore::Migrate() {
+  RETURN_IF_ERROR(Exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations ("
+      " version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)"));
+  {
+    Statement current(db_, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+    if (!current.ok() || sqlite3_step(current.get()) != SQLITE_ROW) {
+      return SqliteError(db_, "reading schema version");
+    }
+    schema_version_ = sqlite3_column_int(current.get(), 0);
+  }
+  if (schema_version_ > SqliteLatestSchemaVersion()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "database schema version ", schema_version_, " is newer than this binary supports (",
+        SqliteLatestSchemaVersion(), "); run a newer expertise-registry"));
+  }
+  for (const Migration& m : kMigrations) {
+    if (m.version <= schema_version_) continue;
+    RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+    absl::Status status = Exec(m.sql);
+    if (status.ok()) {
+      Statement record(db_,
+                       "INSERT INTO schema_migrations(version, description, applied_at) "
+                       "VALUES (?, ?, ?)");
+      sqlite3_bind_int(record.get(), 1, m.version);
+      sqlite3_bind_text(record.get(), 2, m.description, -1, SQLITE_STATIC);
+      const std::string now = absl::FormatTime(absl::RFC3339_sec, absl::Now(), absl::UTCTimeZone());
+      sqlite3_bind_text(record.get(), 3, now.c_str(), -1, SQLITE_TRANSIENT);
+      if (sqlite3_step(record.get()) != SQLITE_DONE) status = SqliteError(db_, "recording migration");
+    }
+    if (status.ok()) status = Exec("COMMIT");
+    if (!status.ok()) {
+      (void)Exec("ROLLBACK");
+      return absl::Status(status.code(), absl::StrCat("migration ", m.version, " (",
+                                                      m.description, ") failed: ",
+                                                      status.message()));
+    }
+    schema_version_ = m.version;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStore::LoadAll(const std::function<absl::Status(v1::Specialist)>& visit) {
+  Statement select(db_, "SELECT id, record FROM specialists ORDER BY id");
+  if (!select.ok()) return SqliteError(db_, "preparing load");
+  int rc;
+  while ((rc = sqlite3_step(select.get())) == SQLITE_ROW) {
+    v1::Specialist specialist;
+    const void* blob = sqlite3_column_blob(select.get(), 1);
+    const int size = sqlite3_column_bytes(select.get(), 1);
+    if (!specialist.ParseFromArray(blob, size)) {
+      return absl::DataLossError(absl::StrCat(
+          "stored record ", reinterpret_cast<const char*>(sqlite3_column_text(select.get(), 0)),
+          " cannot be decoded"));
+    }
+    RETURN_IF_ERROR(visit(std::move(specialist)));
+  }
+  if (rc != SQLITE_DONE) return SqliteError(db_, "loading specialists");
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStore::Commit(const WriteBatch& batch) {
+  if (batch.puts.empty() && batch.deletes.empty()) return absl::OkStatus();
+  RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  absl::Status status = [&]() -> absl::Status {
+    Statement upsert(db_, R"sql(
+        INSERT INTO specialists(id, owning_authority, source, external_id, role, latitude,
+                                longitude, contracted_hours, committed_hours, etag,
+                                update_time_us, record)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+        ON CONFLICT(id) DO UPDATE SET
+          owning_authority = ?2, source = ?3, external_id = ?4, role = ?5, latitude = ?6,
+          longitude = ?7, contracted_hours = ?8, committed_hours = ?9, etag = ?10,
+          update_time_us = ?11, record = ?12)sql");
+    if (!upsert.ok()) return SqliteError(db_, "preparing upsert");
+    std::string blob;
+    for (const v1::Specialist* s : batch.puts) {
+      sqlite3_stmt* st = upsert.get();
+      const std::string id = SpecialistIdFromName(s->name());
+      blob.clear();
+      if (!s->SerializeToString(&blob)) return absl::InternalError("cannot encode record");
+      sqlite3_bind_text(st, 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
+      sqlite3_bind_text(st, 2, s->owning_authority().data(),
+                        static_cast<int>(s->owning_authority().size()), SQLITE_STATIC);
+      sqlite3_bind_text(st, 3, s->source().data(), static_cast<int>(s->source().size()),
+                        SQLITE_STATIC);
+      sqlite3_bind_text(st, 4, s->external_id().data(), static_cast<int>(s->external_id().size()),
+                        SQLITE_STATIC);
+      sqlite3_bind_text(st, 5, s->role().data(), static_cast<int>(s->role().size()), SQLITE_STATIC);
+      sqlite3_bind_double(st, 6, s->base_location().latitude());
+      sqlite3_bind_double(st, 7, s->base_location().longitude());
+      sqlite3_bind_double(st, 8, s->capacity().contracted_hours_per_week());
+      sqlite3_bind_double(st, 9, s->capacity().committed_hours_per_week());
+      sqlite3_bind_text(st, 10, s->etag().data(), static_cast<int>(s->etag().size()),
+                        SQLITE_STATIC);
+      sqlite3_bind_int64(st, 11,
+                         s->update_time().seconds() * 1000000 + s->update_time().nanos() / 1000);
+      sqlite3_bind_blob(st, 12, blob.data(), static_cast<int>(blob.size()), SQLITE_STATIC);
+      if (sqlite3_step(st) != SQLITE_DONE) {
+        return SqliteError(db_, absl::StrCat("writing specialist ", id));
+      }
+      sqlite3_reset(st);
+      sqlite3_clear_bindings(st);
+    }
+    Statement erase(db_, "DELETE FROM specialists WHERE id = ?1");
+    if (!erase.ok()) return SqliteError(db_, "preparing delete");
+    for (const std::string& id : batch.deletes) {
+      sqlite3_bind_text(erase.get(), 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
+      if (sqlite3_step(erase.get()) != SQLITE_DONE) {
+        return SqliteError(db_, absl::StrCat("deleting specialist ", id));
+      }
+      sqlite3_reset(erase.get());
+    }
+    return absl::OkStatus();
+  }();
+  if (status.ok()) status = Exec("COMMIT");
+  if (!status.ok()) {
+    (void)Exec("ROLLBACK");
+    return status;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace expertise::registry
