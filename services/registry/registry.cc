@@ -155,7 +155,9 @@ DayNumber Registry::Today() const {
 
 absl::Status Registry::CheckParent(const std::string& parent) const {
   if (parent.empty()) return InvalidFieldError("parent", "is required, e.g. regions/north-east");
-  if (parent == region_.resource_name()) return absl::OkStatus();
+  // AIP-159: "regions/-" reads across every region this service holds,
+  // which for a registry is its own.
+  if (parent == region_.resource_name() || parent == "regions/-") return absl::OkStatus();
   if (!ReferenceData::Get().FindRegion(parent) || !absl::StartsWith(parent, "regions/")) {
     return InvalidFieldError("parent", "must be a region such as regions/north-east");
   }
@@ -172,7 +174,7 @@ absl::StatusOr<std::string> Registry::ParseName(const std::string& name,
     return InvalidFieldError(std::string(field),
                              "must be regions/{region}/specialists/{specialist}");
   }
-  if (parts[1] != region_.id) {
+  if (parts[1] != region_.id && parts[1] != "-") {
     return WithReason(absl::NotFoundError(absl::StrCat(
                           name, " is not in ", region_.resource_name(), ", which this registry serves")),
                       "REGION_NOT_SERVED");

@@ -1,0 +1,126 @@
+#include "services/registry/server.h"
+
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/match.h"
+#include "services/common/logging.h"
+#include "services/registry/registry.h"
+#include "services/registry/registry_service_impl.h"
+#include "services/registry/sqlite_store.h"
+
+namespace expertise::registry {
+namespace {
+
+bool WritePortFile(const std::string& path, int port) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << port << "\n";
+    if (!out.flush()) return false;
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  return !ec;
+}
+
+bool IsLoopback(const std::string& listen) {
+  return absl::StartsWith(listen, "127.") || absl::StartsWith(listen, "localhost:") ||
+         absl::StartsWith(listen, "[::1]:");
+}
+
+}  // namespace
+
+int RunRegistryServer(const ServerOptions& options) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto log = GetLogger("registry");
+  const RegionInfo* region = ReferenceData::Get().FindRegion(options.region);
+  if (!region) {
+    LogEvent(*log, spdlog::level::err, "unknown_region", {{"region", options.region}});
+    fprintf(stderr, "expertise-registry: unknown region '%s': use E12000001 to E12000009\n",
+            options.region.c_str());
+    return 2;
+  }
+  if (!IsLoopback(options.listen)) {
+    LogEvent(*log, spdlog::level::warn, "plaintext_listener",
+             {{"listen", options.listen},
+              {"note", "no TLS yet: expose only on a trusted network"}});
+  }
+
+  Executor executor(options.worker_threads, options.max_queued_calls);
+  RegistryServiceImpl service(&executor);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  if (options.reflection) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  builder.SetMaxReceiveMessageSize(8 * 1024 * 1024);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || port == 0) {
+    LogEvent(*log, spdlog::level::err, "listen_failed", {{"listen", options.listen}});
+    fprintf(stderr, "expertise-registry: cannot listen on %s\n", options.listen.c_str());
+    return 1;
+  }
+  auto* health = server->GetHealthCheckService();
+  const std::string service_name = v1::RegistryService::service_full_name();
+  // Not ready until the database is open and loaded.
+  health->SetServingStatus(false);
+
+  const auto load_start = std::chrono::steady_clock::now();
+  auto store = SqliteStore::Open(options.db_path);
+  absl::StatusOr<std::unique_ptr<Registry>> registry =
+      store.ok() ? Registry::Open(RegistryOptions{.region = region->code}, *std::move(store))
+                 : absl::StatusOr<std::unique_ptr<Registry>>(store.status());
+  if (!registry.ok()) {
+    LogEvent(*log, spdlog::level::err, "open_failed",
+             {{"db", options.db_path}, {"error", std::string(registry.status().message())}});
+    fprintf(stderr, "expertise-registry: %s\n", std::string(registry.status().message()).c_str());
+    server->Shutdown(std::chrono::system_clock::now());
+    return 1;
+  }
+  const size_t records = (*registry)->size();
+  service.SetRegistry(*std::move(registry));
+  health->SetServingStatus(true);
+  health->SetServingStatus(service_name, true);
+  const double load_ms = std::chrono::duration<double, std::milli>(
+                             std::chrono::steady_clock::now() - load_start).count();
+  if (!options.port_file.empty() && !WritePortFile(options.port_file, port)) {
+    LogEvent(*log, spdlog::level::err, "port_file_failed", {{"path", options.port_file}});
+  }
+  LogEvent(*log, spdlog::level::info, "serving",
+           {{"region", region->resource_name()},
+            {"listen", options.listen},
+            {"port", port},
+            {"specialists", records},
+            {"load_ms", load_ms}});
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  LogEvent(*log, spdlog::level::info, "shutting_down",
+           {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  health->SetServingStatus(false);
+  server->Shutdown(std::chrono::system_clock::now() +
+                   std::chrono::seconds(options.shutdown_grace_seconds));
+  server->Wait();
+  executor.Shutdown();
+  LogEvent(*log, spdlog::level::info, "stopped");
+  return 0;
+}
+
+}  // namespace expertise::registry
