@@ -109,6 +109,17 @@ v1::Specialist WritableContent(const v1::Specialist& record) {
   return copy;
 }
 
+void Registry::Normalize(v1::Specialist* record) const {
+  if (!record->has_base_location()) {
+    const AuthorityInfo* la = reference_.FindAuthority(record->owning_authority());
+    record->mutable_base_location()->set_latitude(la->latitude);
+    record->mutable_base_location()->set_longitude(la->longitude);
+    record->set_location_source(v1::LOCATION_SOURCE_AUTHORITY_CENTRE);
+  } else if (record->location_source() == v1::LOCATION_SOURCE_UNSPECIFIED) {
+    record->set_location_source(v1::LOCATION_SOURCE_EXPLICIT);
+  }
+}
+
 Registry::Registry(const RegionInfo& region, RegistryOptions options,
                    std::unique_ptr<SpecialistStore> store)
     : region_(region),
@@ -184,14 +195,6 @@ absl::StatusOr<std::string> Registry::ParseName(const std::string& name,
 
 void Registry::Stamp(v1::Specialist* record, const v1::Specialist* previous,
                      absl::Time now) const {
-  if (!record->has_base_location()) {
-    const AuthorityInfo* la = reference_.FindAuthority(record->owning_authority());
-    record->mutable_base_location()->set_latitude(la->latitude);
-    record->mutable_base_location()->set_longitude(la->longitude);
-    record->set_location_source(v1::LOCATION_SOURCE_AUTHORITY_CENTRE);
-  } else if (record->location_source() == v1::LOCATION_SOURCE_UNSPECIFIED) {
-    record->set_location_source(v1::LOCATION_SOURCE_EXPLICIT);
-  }
   v1::Capacity* capacity = record->mutable_capacity();
   capacity->set_available_hours_per_week(std::max(
       0.0, capacity->contracted_hours_per_week() - capacity->committed_hours_per_week()));
@@ -449,6 +452,7 @@ absl::StatusOr<v1::Specialist> Registry::CreateSpecialist(const v1::CreateSpecia
     }
   }
   record->set_name(absl::StrCat(region_.resource_name(), "/specialists/", id));
+  Normalize(record.get());
   Stamp(record.get(), nullptr, clock_->Now());
   v1::Specialist result = *record;
   RETURN_IF_ERROR(CommitAndPublish({std::move(record)}, {}));
@@ -469,7 +473,16 @@ absl::StatusOr<v1::Specialist> Registry::ApplyUpdate(
   if (!etag.empty() && etag != existing->etag()) return EtagMismatch(name);
   auto record = std::make_shared<v1::Specialist>(WritableContent(*existing));
   RETURN_IF_ERROR(change(record.get()));
-  if (google::protobuf::util::MessageDifferencer::Equals(*record, WritableContent(*existing))) {
+  // An untouched base keeps its recorded origin; a cleared one falls back to
+  // the authority centre; a new one is explicit.
+  if (record->has_base_location() &&
+      google::protobuf::util::MessageDifferencer::Equals(record->base_location(),
+                                                         existing->base_location())) {
+    record->set_location_source(existing->location_source());
+  }
+  Normalize(record.get());
+  if (google::protobuf::util::MessageDifferencer::Equals(WritableContent(*record),
+                                                         WritableContent(*existing))) {
     return *existing;  // nothing changed: keep the etag, write nothing
   }
   record->set_name(name);
@@ -621,9 +634,10 @@ absl::StatusOr<v1::BatchUpsertSpecialistsResponse> Registry::BatchUpsertSpeciali
     std::set<std::string> new_ids;
     for (const v1::Specialist& s : req.specialists()) {
       auto record = std::make_shared<v1::Specialist>(WritableContent(s));
+      Normalize(record.get());
       SpecialistPtr existing = index_.FindByKey(s.owning_authority(), s.source(), s.external_id());
       if (existing) {
-        if (google::protobuf::util::MessageDifferencer::Equals(*record,
+        if (google::protobuf::util::MessageDifferencer::Equals(WritableContent(*record),
                                                                WritableContent(*existing))) {
           *response.add_specialists() = *existing;
           response.set_unchanged_count(response.unchanged_count() + 1);

@@ -71,6 +71,9 @@ class Registry {
   // Returns the id from a specialist name in this region.
   absl::StatusOr<std::string> ParseName(const std::string& name, absl::string_view field) const;
   DayNumber Today() const;
+  // Places a record without a base location at its authority's centre and
+  // records where the location came from.
+  void Normalize(v1::Specialist* record) const;
   // Fills output-only and derived fields of a record about to be stored.
   void Stamp(v1::Specialist* record, const v1::Specialist* previous, absl::Time now) const;
   // Validates a record built from a request and prepares it for storage.

@@ -1,0 +1,73 @@
+#include "clients/expertctl/commands/commands.h"
+
+namespace expertise::expertctl {
+namespace {
+
+struct CapacityOptions {
+  std::string region = "-";
+  std::vector<std::string> authorities, roles;
+  std::string as_of;
+};
+
+int RunCapacity(const CapacityOptions& o, const Context& ctx) {
+  registry::v1::GetCapacitySummaryRequest request;
+  request.set_parent("regions/" + o.region);
+  for (const auto& v : o.authorities) request.add_authorities(v);
+  for (const auto& v : o.roles) request.add_roles(v);
+  if (!o.as_of.empty() && !ParseDate(o.as_of, request.mutable_as_of())) {
+    *ctx.err << "expertctl: capacity: --as-of must be a date YYYY-MM-DD\n";
+    return kExitUsage;
+  }
+  auto stub = ctx.RegistryStub();
+  grpc::ClientContext call;
+  ctx.Prepare(&call);
+  registry::v1::CapacitySummary summary;
+  grpc::Status status = stub->GetCapacitySummary(&call, request, &summary);
+  if (!status.ok()) return ctx.Fail("capacity", status);
+  if (ctx.format() == OutputFormat::kJson) {
+    PrintJson(summary, *ctx.out);
+    return kExitOk;
+  }
+  Table table;
+  table.header = {"AUTHORITY", "NAME", "ROLE", "HEADCOUNT", "CONTRACTED", "COMMITTED",
+                  "AVAILABLE", "EXTERNAL"};
+  auto add = [&](const registry::v1::CapacitySummaryRow& row, const std::string& role) {
+    table.rows.push_back({row.authority().empty() ? "ALL" : row.authority(),
+                          row.authority().empty() ? summary.region() : AuthorityName(row.authority()),
+                          role, std::to_string(row.headcount()),
+                          Hours(row.contracted_hours_per_week()),
+                          Hours(row.committed_hours_per_week()),
+                          Hours(row.available_hours_per_week()),
+                          std::to_string(row.accepting_external_count())});
+  };
+  int total_index = 0;
+  for (const auto& row : summary.rows()) {
+    // Each authority's rows are followed by its total.
+    while (total_index < summary.authority_totals_size() &&
+           summary.authority_totals(total_index).authority() < row.authority()) {
+      add(summary.authority_totals(total_index++), "(all roles)");
+    }
+    add(row, row.role());
+  }
+  while (total_index < summary.authority_totals_size()) {
+    add(summary.authority_totals(total_index++), "(all roles)");
+  }
+  add(summary.total(), "(all roles)");
+  table.Print(ctx.format(), *ctx.out);
+  return kExitOk;
+}
+
+}  // namespace
+
+void SetupCapacity(CLI::App& app, const Context& ctx, int* exit_code) {
+  auto options = std::make_shared<CapacityOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "capacity", "Headcount and contracted, committed and available hours by authority and role");
+  cmd->add_option("--region", options->region, "Region id; default '-' (the server's)");
+  cmd->add_option("--authority", options->authorities, "Only these authorities (GSS codes)");
+  cmd->add_option("--role", options->roles, "Only these roles");
+  cmd->add_option("--as-of", options->as_of, "Evaluate capacity on YYYY-MM-DD (default today)");
+  cmd->callback([options, &ctx, exit_code] { *exit_code = RunCapacity(*options, ctx); });
+}
+
+}  // namespace expertise::expertctl

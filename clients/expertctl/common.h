@@ -1,0 +1,72 @@
+#ifndef EXPERTISE_CLIENTS_EXPERTCTL_COMMON_H_
+#define EXPERTISE_CLIENTS_EXPERTCTL_COMMON_H_
+
+// What every expertctl command shares: connection options, output formats,
+// error reporting and exit codes.
+
+#include <chrono>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/status.h"
+#include "expertise/registry/v1/registry_service.grpc.pb.h"
+#include "google/protobuf/message.h"
+
+namespace expertise::expertctl {
+
+// Exit codes, documented in docs/expertctl.md.
+enum ExitCode {
+  kExitOk = 0,
+  kExitError = 1,         // the server failed the call for another reason
+  kExitUsage = 2,         // bad flags or arguments (locally or INVALID_ARGUMENT)
+  kExitUnavailable = 3,   // server unreachable, overloaded or too slow
+  kExitNotFound = 4,      // the named resource does not exist
+  kExitConflict = 5,      // ALREADY_EXISTS or a stale etag (FAILED_PRECONDITION)
+};
+
+enum class OutputFormat { kTable, kJson, kCsv };
+
+struct GlobalOptions {
+  std::string server = "127.0.0.1:50051";
+  std::string output = "table";
+  double timeout_seconds = 10;
+};
+
+// Streams and options a command runs with, so commands are testable
+// without a shell.
+struct Context {
+  GlobalOptions global;
+  std::ostream* out;
+  std::ostream* err;
+
+  OutputFormat format() const;
+  std::unique_ptr<registry::v1::RegistryService::Stub> RegistryStub() const;
+  // Prepares a client context with the global deadline.
+  void Prepare(grpc::ClientContext* ctx) const;
+  // Prints "expertctl: <verb>: <message>" plus each bad field, and returns
+  // the exit code for the status.
+  int Fail(const std::string& verb, const grpc::Status& status) const;
+  int Fail(const std::string& verb, const absl::Status& status) const;
+};
+
+// A table of strings rendered as aligned columns or CSV.
+struct Table {
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;
+  // Writes the table as aligned text (table format) or RFC 4180 CSV.
+  void Print(OutputFormat format, std::ostream& out) const;
+};
+
+// Writes `message` as JSON (proto3 JSON mapping, original field names).
+void PrintJson(const google::protobuf::Message& message, std::ostream& out);
+
+// Formats a number with at most one decimal place ("7.5", "12").
+std::string Hours(double value);
+
+}  // namespace expertise::expertctl
+
+#endif  // EXPERTISE_CLIENTS_EXPERTCTL_COMMON_H_
