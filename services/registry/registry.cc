@@ -572,7 +572,7 @@ absl::StatusOr<v1::Specialist> Registry::UpdateCapacity(const v1::UpdateCapacity
       mask.add_paths(path);
     }
   }
-  ValidateCapacity(req.capacity(), "capacity.", &v);
+  // Only the merged capacity is validated: fields outside the mask are ignored.
   RETURN_IF_ERROR(v.ToStatus());
   return ApplyUpdate(id, req.etag(), [&](v1::Specialist* record) -> absl::Status {
     v1::Capacity incoming = req.capacity();

@@ -1,0 +1,66 @@
+#include "services/common/csv.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/testutil/status_matchers.h"
+
+namespace expertise {
+namespace {
+
+using ::expertise::testing::IsOk;
+using ::expertise::testing::StatusIs;
+using ::testing::ElementsAre;
+
+struct CsvCase {
+  const char* name;
+  std::string input;
+  std::vector<CsvRow> expected;
+};
+
+void PrintTo(const CsvCase& c, std::ostream* os) { *os << c.name; }
+
+class CsvParseTest : public ::testing::TestWithParam<CsvCase> {};
+
+TEST_P(CsvParseTest, ParsesAsRfc4180) {
+  auto rows = ParseCsv(GetParam().input);
+  ASSERT_THAT(rows, IsOk());
+  EXPECT_EQ(*rows, GetParam().expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, CsvParseTest,
+    ::testing::Values(
+        CsvCase{"Plain", "a,b\n1,2\n", {{"a", "b"}, {"1", "2"}}},
+        CsvCase{"Crlf", "a,b\r\n1,2\r\n", {{"a", "b"}, {"1", "2"}}},
+        CsvCase{"NoFinalNewline", "a,b\n1,2", {{"a", "b"}, {"1", "2"}}},
+        CsvCase{"QuotedComma", "\"Bristol, City of\",x\n", {{"Bristol, City of", "x"}}},
+        CsvCase{"DoubledQuote", "\"say \"\"hi\"\"\"\n", {{"say \"hi\""}}},
+        CsvCase{"EmbeddedNewline", "\"line1\nline2\",z\n", {{"line1\nline2", "z"}}},
+        CsvCase{"EmptyFields", ",,\n", {{"", "", ""}}},
+        CsvCase{"Bom", "\xEF\xBB\xBF" "a,b\n", {{"a", "b"}}},
+        CsvCase{"QuotedEmpty", "\"\",a\n", {{"", "a"}}}),
+    [](const auto& info) { return info.param.name; });
+
+TEST(CsvTest, RejectsUnterminatedQuoteNamingItsLine) {
+  auto rows = ParseCsv("a\nb\n\"open,\n");
+  EXPECT_THAT(rows, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(std::string(rows.status().message()), ::testing::HasSubstr("line 3"));
+}
+
+TEST(CsvTest, RejectsStrayQuote) {
+  EXPECT_THAT(ParseCsv("ab\"c\n"), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseCsv("\"ab\"c\n"), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(CsvTest, EscapeRoundTrips) {
+  const CsvRow row = {"plain", "with,comma", "with \"quote\"", "two\nlines", ""};
+  auto parsed = ParseCsv(CsvLine(row));
+  ASSERT_THAT(parsed, IsOk());
+  EXPECT_THAT(*parsed, ElementsAre(row));
+  EXPECT_EQ(CsvEscape("plain"), "plain");
+  EXPECT_EQ(CsvEscape("a,b"), "\"a,b\"");
+}
+
+}  // namespace
+}  // namespace expertise
