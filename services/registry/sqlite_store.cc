@@ -105,6 +105,10 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string
   {
     Statement wal(db, "PRAGMA journal_mode = WAL");
     if (!wal.ok() || sqlite3_step(wal.get()) != SQLITE_ROW) {
+      if ((sqlite3_errcode(db) & 0xff) == SQLITE_BUSY) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("database ", path, " is in use by another process"));
+      }
       return absl::FailedPreconditionError(
           absl::StrCat("cannot use ", path, " as a database: ", sqlite3_errmsg(db)));
     }
