@@ -190,13 +190,23 @@ bool SpecialistIndex::Matches(const Entry& e, const SearchQuery& q) const {
 SearchPage SpecialistIndex::Search(const SearchQuery& q) const {
   SearchPage page;
   if (q.impossible) return page;
-  const double lat_bound =
-      q.within_km > 0 ? LatitudeDegreesForKm(q.within_km) + 1e-9 : std::numeric_limits<double>::infinity();
+  // Bounding box around the point: candidates outside it are skipped before
+  // any trigonometry. The longitude span uses the box's widest latitude.
+  double lat_bound = std::numeric_limits<double>::infinity();
+  double lon_bound = std::numeric_limits<double>::infinity();
+  if (q.within_km > 0) {
+    lat_bound = LatitudeDegreesForKm(q.within_km) + 1e-9;
+    const double widest = std::min(89.0, std::abs(q.latitude) + lat_bound);
+    lon_bound = lat_bound / std::cos(widest * M_PI / 180) + 1e-9;
+  }
 
   std::vector<SearchHit> hits;
   auto consider = [&](uint32_t slot) {
     const Entry& e = slots_[slot];
-    if (q.within_km > 0 && std::abs(e.latitude - q.latitude) > lat_bound) return;
+    if (std::abs(e.latitude - q.latitude) > lat_bound ||
+        std::abs(e.longitude - q.longitude) > lon_bound) {
+      return;
+    }
     if (!Matches(e, q)) return;
     double available = 0;
     if (q.day >= e.valid_from && q.day <= e.valid_to) available = std::max(0.0, e.contracted - e.committed);
