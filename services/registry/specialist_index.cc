@@ -16,12 +16,6 @@ std::string UpsertKey(const std::string& la, const std::string& source, const st
   return absl::StrCat(la, "\x1f", source, "\x1f", ext);
 }
 
-// Orders hits by (key, id): the order pages are cut in.
-bool HitBefore(const SearchHit& a, const SearchHit& b) {
-  if (a.sort_key != b.sort_key) return a.sort_key < b.sort_key;
-  return a.specialist->name() < b.specialist->name();
-}
-
 }  // namespace
 
 DayNumber SpecialistIndex::ToDayNumber(int year, int month, int day) {
@@ -54,38 +48,38 @@ std::optional<uint16_t> SpecialistIndex::LanguageId(const std::string& tag) cons
 void SpecialistIndex::Put(SpecialistPtr s) {
   const std::string id = s->name().substr(s->name().rfind('/') + 1);
   Remove(id);
-  Entry e;
-  e.latitude = s->base_location().latitude();
-  e.longitude = s->base_location().longitude();
-  e.contracted = s->capacity().contracted_hours_per_week();
-  e.committed = s->capacity().committed_hours_per_week();
-  e.specialisms = 0;
+  Hot hot{};
+  hot.latitude = s->base_location().latitude();
+  hot.longitude = s->base_location().longitude();
+  hot.cos_latitude = CosLatitude(hot.latitude);
   for (const auto& code : s->specialisms()) {
     if (int i = reference_.TermIndex(v1::TAXONOMY_KIND_SPECIALISM, code); i >= 0) {
-      e.specialisms |= uint64_t{1} << i;
+      hot.specialisms |= uint64_t{1} << i;
     }
   }
-  e.settings = 0;
   for (const auto& code : s->settings()) {
     if (int i = reference_.TermIndex(v1::TAXONOMY_KIND_SETTING, code); i >= 0) {
-      e.settings |= uint64_t{1} << i;
+      hot.settings |= uint64_t{1} << i;
     }
   }
   const auto& c = s->capacity();
-  e.valid_from = c.has_valid_from() ? ToDayNumber(c.valid_from().year(), c.valid_from().month(),
-                                                  c.valid_from().day())
-                                    : std::numeric_limits<DayNumber>::min();
-  e.valid_to = c.has_valid_to()
-                   ? ToDayNumber(c.valid_to().year(), c.valid_to().month(), c.valid_to().day())
-                   : std::numeric_limits<DayNumber>::max();
+  hot.contracted = c.contracted_hours_per_week();
+  hot.committed = c.committed_hours_per_week();
+  hot.valid_from = c.has_valid_from() ? ToDayNumber(c.valid_from().year(), c.valid_from().month(),
+                                                    c.valid_from().day())
+                                      : std::numeric_limits<DayNumber>::min();
+  hot.valid_to = c.has_valid_to()
+                     ? ToDayNumber(c.valid_to().year(), c.valid_to().month(), c.valid_to().day())
+                     : std::numeric_limits<DayNumber>::max();
+  for (int mode : s->delivery_modes()) hot.delivery_bits |= static_cast<uint8_t>(1u << mode);
+  hot.min_age = static_cast<int8_t>(s->age_range().min_age());
+  hot.max_age = static_cast<int8_t>(s->age_range().max_age());
+  hot.accepting = c.accepting_external_requests();
+
+  Entry e;
   e.role = std::max(0, reference_.TermIndex(v1::TAXONOMY_KIND_ROLE, s->role()));
   const AuthorityInfo* la = reference_.FindAuthority(s->owning_authority());
   e.owning_authority = la ? la->index : -1;
-  e.delivery_bits = 0;
-  for (int mode : s->delivery_modes()) e.delivery_bits |= static_cast<uint8_t>(1u << mode);
-  e.min_age = static_cast<int8_t>(s->age_range().min_age());
-  e.max_age = static_cast<int8_t>(s->age_range().max_age());
-  e.accepting = c.accepting_external_requests();
   for (const auto& tag : s->languages()) e.languages.push_back(InternLanguage(tag));
   for (const auto& code : s->covered_authorities()) {
     if (const AuthorityInfo* covered = reference_.FindAuthority(code)) {
@@ -102,9 +96,10 @@ void SpecialistIndex::Put(SpecialistPtr s) {
     slot = static_cast<uint32_t>(slots_.size());
     slots_.emplace_back();
   }
+  hot.slot = slot;
   if (by_role_.size() <= static_cast<size_t>(e.role)) by_role_.resize(e.role + 1);
   e.role_position = static_cast<uint32_t>(by_role_[e.role].size());
-  by_role_[e.role].push_back(slot);
+  by_role_[e.role].push_back(hot);
   by_key_[UpsertKey(e.record->owning_authority(), e.record->source(), e.record->external_id())] =
       slot;
   by_id_[id] = slot;
@@ -114,9 +109,8 @@ void SpecialistIndex::Put(SpecialistPtr s) {
 void SpecialistIndex::Erase(uint32_t slot) {
   Entry& e = slots_[slot];
   auto& postings = by_role_[e.role];
-  const uint32_t moved = postings.back();
-  postings[e.role_position] = moved;
-  slots_[moved].role_position = e.role_position;
+  postings[e.role_position] = postings.back();
+  slots_[postings[e.role_position].slot].role_position = e.role_position;
   postings.pop_back();
   by_key_.erase(UpsertKey(e.record->owning_authority(), e.record->source(),
                           e.record->external_id()));
@@ -162,12 +156,7 @@ std::vector<SpecialistPtr> SpecialistIndex::ListAfter(const std::string& after_i
   return out;
 }
 
-bool SpecialistIndex::Matches(const Entry& e, const SearchQuery& q) const {
-  if ((e.specialisms & q.specialism_mask) != q.specialism_mask) return false;
-  if ((e.settings & q.setting_mask) != q.setting_mask) return false;
-  if (q.delivery_mode != 0 && !(e.delivery_bits & (1u << q.delivery_mode))) return false;
-  if (q.age && (*q.age < e.min_age || *q.age > e.max_age)) return false;
-  if (q.accepting_only && !e.accepting) return false;
+bool SpecialistIndex::MatchesRare(const Entry& e, const SearchQuery& q) const {
   for (uint16_t language : q.languages) {
     if (std::find(e.languages.begin(), e.languages.end(), language) == e.languages.end()) {
       return false;
@@ -199,77 +188,107 @@ SearchPage SpecialistIndex::Search(const SearchQuery& q) const {
     const double widest = std::min(89.0, std::abs(q.latitude) + lat_bound);
     lon_bound = lat_bound / std::cos(widest * M_PI / 180) + 1e-9;
   }
+  const bool rare_filters = !q.languages.empty() || !q.authorities.empty();
+  const double min_hours = q.min_available_hours;
+  const double cos_query = CosLatitude(q.latitude);
+  const double max_term = q.within_km > 0 ? HaversineTermForKm(q.within_km) : 2.0;
 
-  std::vector<SearchHit> hits;
-  auto consider = [&](uint32_t slot) {
-    const Entry& e = slots_[slot];
-    if (std::abs(e.latitude - q.latitude) > lat_bound ||
-        std::abs(e.longitude - q.longitude) > lon_bound) {
+  // Candidates are counted, and only the best `limit + 1` after the cursor
+  // are kept, in a max-heap on (key, name): no full sort, no reference counts.
+  // Names are fetched only to break ties: each fetch is two cache misses.
+  struct Candidate {
+    double sort_key, distance, available;
+    uint32_t slot;
+  };
+  auto name_of = [this](uint32_t slot) -> const std::string& { return slots_[slot].record->name(); };
+  auto before = [&](const Candidate& a, const Candidate& b) {
+    if (a.sort_key != b.sort_key) return a.sort_key < b.sort_key;
+    return name_of(a.slot) < name_of(b.slot);
+  };
+  const size_t keep = q.limit + 1;
+  std::vector<Candidate> heap;
+  heap.reserve(keep);
+
+  auto consider = [&](const Hot& h) {
+    if (std::abs(h.latitude - q.latitude) > lat_bound ||
+        std::abs(h.longitude - q.longitude) > lon_bound) {
       return;
     }
-    if (!Matches(e, q)) return;
+    if ((h.specialisms & q.specialism_mask) != q.specialism_mask) return;
+    if ((h.settings & q.setting_mask) != q.setting_mask) return;
+    if (q.delivery_mode != 0 && !(h.delivery_bits & (1u << q.delivery_mode))) return;
+    if (q.age && (*q.age < h.min_age || *q.age > h.max_age)) return;
+    if (q.accepting_only && !h.accepting) return;
     double available = 0;
-    if (q.day >= e.valid_from && q.day <= e.valid_to) available = std::max(0.0, e.contracted - e.committed);
-    if (q.min_available_hours > 0 && available < q.min_available_hours) return;
+    if (q.day >= h.valid_from && q.day <= h.valid_to) {
+      available = std::max(0.0, h.contracted - h.committed);
+    }
+    if (min_hours > 0 && available < min_hours) return;
+    if (rare_filters && !MatchesRare(slots_[h.slot], q)) return;
     double distance = 0;
     if (q.has_point) {
-      distance = GreatCircleKm(q.latitude, q.longitude, e.latitude, e.longitude);
+      const double term =
+          HaversineTerm(q.latitude, q.longitude, cos_query, h.latitude, h.longitude, h.cos_latitude);
+      if (term > max_term) return;
+      distance = KmFromHaversineTerm(term);
       if (q.within_km > 0 && distance > q.within_km) return;
     }
     ++page.total;
-    SearchHit hit;
+    Candidate c{0, distance, available, h.slot};
     switch (q.order) {
-      case SearchQuery::Order::kDistance: hit.sort_key = distance; break;
-      case SearchQuery::Order::kAvailableHours: hit.sort_key = -available; break;
-      case SearchQuery::Order::kName: hit.sort_key = 0; break;
+      case SearchQuery::Order::kDistance: c.sort_key = distance; break;
+      case SearchQuery::Order::kAvailableHours: c.sort_key = -available; break;
+      case SearchQuery::Order::kName: c.sort_key = 0; break;
     }
     if (q.has_cursor) {
-      if (hit.sort_key < q.cursor_key) return;
-      if (hit.sort_key == q.cursor_key && e.record->name() <= q.cursor_id) return;
+      if (c.sort_key < q.cursor_key) return;
+      if (c.sort_key == q.cursor_key && name_of(c.slot) <= q.cursor_id) return;
     }
-    hit.specialist = e.record;
-    hit.distance_km = distance;
-    hit.available_hours = available;
-    hits.push_back(std::move(hit));
+    if (heap.size() < keep) {
+      heap.push_back(c);
+      std::push_heap(heap.begin(), heap.end(), before);
+    } else if (before(c, heap.front())) {
+      std::pop_heap(heap.begin(), heap.end(), before);
+      heap.back() = c;
+      std::push_heap(heap.begin(), heap.end(), before);
+    }
   };
 
-  if (q.role_mask != 0) {
-    for (size_t role = 0; role < by_role_.size() && role < 64; ++role) {
-      if (!(q.role_mask & (uint64_t{1} << role))) continue;
-      for (uint32_t slot : by_role_[role]) consider(slot);
-    }
-  } else {
-    for (const auto& postings : by_role_) {
-      for (uint32_t slot : postings) consider(slot);
-    }
+  for (size_t role = 0; role < by_role_.size(); ++role) {
+    if (q.role_mask != 0 && (role >= 64 || !(q.role_mask & (uint64_t{1} << role)))) continue;
+    for (const Hot& h : by_role_[role]) consider(h);
   }
 
-  const size_t keep = std::min(hits.size(), q.limit);
-  std::partial_sort(hits.begin(), hits.begin() + keep, hits.end(), HitBefore);
-  page.more = hits.size() > keep;
-  hits.resize(keep);
-  page.hits = std::move(hits);
+  std::sort_heap(heap.begin(), heap.end(), before);
+  page.more = heap.size() > q.limit;
+  if (page.more) heap.pop_back();
+  page.hits.reserve(heap.size());
+  for (const Candidate& c : heap) {
+    page.hits.push_back(SearchHit{slots_[c.slot].record, c.distance, c.available, c.sort_key});
+  }
   return page;
 }
 
 absl::btree_map<std::pair<std::string, std::string>, CapacityCell> SpecialistIndex::Summarise(
     DayNumber day, uint64_t role_mask, const std::vector<int>& authorities) const {
   absl::btree_map<std::pair<std::string, std::string>, CapacityCell> cells;
-  for (const auto& [id, slot] : by_id_) {
-    const Entry& e = slots_[slot];
-    if (role_mask != 0 && !(role_mask & (uint64_t{1} << e.role))) continue;
-    if (!authorities.empty() &&
-        std::find(authorities.begin(), authorities.end(), e.owning_authority) == authorities.end()) {
-      continue;
+  for (size_t role = 0; role < by_role_.size(); ++role) {
+    if (role_mask != 0 && (role >= 64 || !(role_mask & (uint64_t{1} << role)))) continue;
+    for (const Hot& h : by_role_[role]) {
+      const Entry& e = slots_[h.slot];
+      if (!authorities.empty() && std::find(authorities.begin(), authorities.end(),
+                                            e.owning_authority) == authorities.end()) {
+        continue;
+      }
+      CapacityCell& cell = cells[{e.record->owning_authority(), e.record->role()}];
+      ++cell.headcount;
+      if (day >= h.valid_from && day <= h.valid_to) {
+        cell.contracted += h.contracted;
+        cell.committed += h.committed;
+        cell.available += std::max(0.0, h.contracted - h.committed);
+      }
+      if (h.accepting) ++cell.accepting;
     }
-    CapacityCell& cell = cells[{e.record->owning_authority(), e.record->role()}];
-    ++cell.headcount;
-    if (day >= e.valid_from && day <= e.valid_to) {
-      cell.contracted += e.contracted;
-      cell.committed += e.committed;
-      cell.available += std::max(0.0, e.contracted - e.committed);
-    }
-    if (e.accepting) ++cell.accepting;
   }
   return cells;
 }

@@ -112,24 +112,30 @@ class SpecialistIndex {
   static DayNumber ToDayNumber(int year, int month, int day);
 
  private:
-  struct Entry {
-    SpecialistPtr record;
-    double latitude, longitude;
-    double contracted, committed;
+  // What the common filters and the distance need, packed so a search scans
+  // contiguous memory and touches the full Entry only for rare filters.
+  struct Hot {
+    double latitude, longitude, cos_latitude;
     uint64_t specialisms, settings;
+    double contracted, committed;
     DayNumber valid_from, valid_to;
-    int role;
-    int owning_authority;
-    uint32_t role_position;  // position in by_role_[role]
+    uint32_t slot;
     uint8_t delivery_bits;
     int8_t min_age, max_age;
     bool accepting;
+  };
+
+  struct Entry {
+    SpecialistPtr record;
+    int role = 0;
+    int owning_authority = -1;
+    uint32_t role_position = 0;  // position in by_role_[role]
     std::vector<uint16_t> languages;
     std::vector<int> covered;  // authority indices
   };
 
   uint16_t InternLanguage(const std::string& tag);
-  bool Matches(const Entry& e, const SearchQuery& q) const;
+  bool MatchesRare(const Entry& e, const SearchQuery& q) const;
   void Erase(uint32_t slot);
 
   const ReferenceData& reference_;
@@ -137,7 +143,7 @@ class SpecialistIndex {
   std::vector<uint32_t> free_slots_;
   absl::btree_map<std::string, uint32_t> by_id_;
   absl::flat_hash_map<std::string, uint32_t> by_key_;  // "la\x1fsource\x1fexternal"
-  std::vector<std::vector<uint32_t>> by_role_;
+  std::vector<std::vector<Hot>> by_role_;
   absl::flat_hash_map<std::string, uint16_t> language_ids_;
 };
 
