@@ -13,25 +13,29 @@ Executor::Executor(size_t threads, size_t max_queued) : max_queued_(max_queued) 
 Executor::~Executor() { Shutdown(); }
 
 bool Executor::Submit(std::function<void()> task) {
-  absl::MutexLock lock(&mu_);
-  if (stopping_ || queue_.size() >= max_queued_) return false;
-  queue_.push_back(std::move(task));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_ || queue_.size() >= max_queued_) return false;
+    queue_.push_back(std::move(task));
+  }
+  work_ready_.notify_one();
   return true;
 }
 
 void Executor::Shutdown() {
-  absl::MutexLock join_lock(&join_mu_);
+  std::lock_guard<std::mutex> join_lock(join_mu_);
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
   }
+  work_ready_.notify_all();
   for (auto& worker : workers_) {
     if (worker.joinable()) worker.join();
   }
 }
 
 size_t Executor::queued() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return queue_.size();
 }
 
@@ -39,12 +43,8 @@ void Executor::WorkerLoop() {
   while (true) {
     std::function<void()> task;
     {
-      absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(
-          +[](Executor* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
-            return self->stopping_ || !self->queue_.empty();
-          },
-          this));
+      std::unique_lock<std::mutex> lock(mu_);
+      work_ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping and drained
       task = std::move(queue_.front());
       queue_.pop_front();

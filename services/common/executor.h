@@ -1,6 +1,7 @@
 #ifndef EXPERTISE_SERVICES_COMMON_EXECUTOR_H_
 #define EXPERTISE_SERVICES_COMMON_EXECUTOR_H_
 
+#include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
@@ -8,7 +9,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include <mutex>
 
 namespace expertise {
 
@@ -42,11 +43,13 @@ class Executor {
   void WorkerLoop();
 
   const size_t max_queued_;
-  mutable absl::Mutex mu_;
+  // std::mutex rather than absl::Mutex: see services/common/mutex.h.
+  mutable std::mutex mu_;
+  std::condition_variable work_ready_;
   std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> workers_;  // Written only by the constructor and Shutdown().
-  absl::Mutex join_mu_;               // Serialises concurrent Shutdown() calls.
+  std::mutex join_mu_;                // Serialises concurrent Shutdown() calls.
 };
 
 }  // namespace expertise

@@ -1,6 +1,7 @@
 #include "services/common/logging.h"
 
 #include <atomic>
+#include <mutex>
 
 #include <spdlog/sinks/stdout_sinks.h>
 
@@ -48,8 +49,8 @@ void InitLogging(LogFormat format, spdlog::level::level_enum level) {
 }
 
 std::shared_ptr<spdlog::logger> GetLogger(const std::string& component) {
-  static absl::Mutex* const mu = new absl::Mutex();
-  absl::MutexLock lock(mu);
+  static std::mutex* const mu = new std::mutex();
+  std::lock_guard<std::mutex> lock(*mu);
   if (auto existing = spdlog::get(component)) return existing;
   auto logger = spdlog::stderr_logger_mt(component);
   Configure(*logger);

@@ -139,8 +139,8 @@ absl::StatusOr<std::unique_ptr<Registry>> Registry::Open(RegistryOptions options
         "unknown region '", options.region, "': use an ONS code E12000001 to E12000009"));
   }
   std::unique_ptr<Registry> registry(new Registry(*region, std::move(options), std::move(store)));
-  absl::MutexLock write_lock(&registry->write_mu_);
-  absl::MutexLock lock(&registry->mu_);
+  MutexLock write_lock(&registry->write_mu_);
+  MutexLock lock(&registry->mu_);
   const std::string prefix = region->resource_name() + "/specialists/";
   RETURN_IF_ERROR(registry->store_->LoadAll([&](v1::Specialist s) -> absl::Status {
     if (!absl::StartsWith(s.name(), prefix)) {
@@ -155,7 +155,7 @@ absl::StatusOr<std::unique_ptr<Registry>> Registry::Open(RegistryOptions options
 }
 
 size_t Registry::size() const {
-  absl::ReaderMutexLock lock(&mu_);
+  ReaderMutexLock lock(&mu_);
   return index_.size();
 }
 
@@ -233,7 +233,7 @@ absl::Status Registry::CommitAndPublish(std::vector<std::shared_ptr<v1::Speciali
   for (const auto& r : records) batch.puts.push_back(r.get());
   batch.deletes = deletes;
   RETURN_IF_ERROR(store_->Commit(batch));
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   for (const std::string& id : deletes) index_.Remove(id);
   for (auto& r : records) index_.Put(std::move(r));
   return absl::OkStatus();
@@ -241,7 +241,7 @@ absl::Status Registry::CommitAndPublish(std::vector<std::shared_ptr<v1::Speciali
 
 absl::StatusOr<v1::Specialist> Registry::GetSpecialist(const v1::GetSpecialistRequest& req) const {
   ASSIGN_OR_RETURN(std::string id, ParseName(req.name(), "name"));
-  absl::ReaderMutexLock lock(&mu_);
+  ReaderMutexLock lock(&mu_);
   SpecialistPtr found = index_.Find(id);
   if (!found) return absl::NotFoundError(absl::StrCat(req.name(), " does not exist"));
   return *found;
@@ -269,7 +269,7 @@ absl::StatusOr<v1::ListSpecialistsResponse> Registry::ListSpecialists(
   size_t total = 0;
   std::vector<SpecialistPtr> page;
   {
-    absl::ReaderMutexLock lock(&mu_);
+    ReaderMutexLock lock(&mu_);
     page = index_.ListAfter(after, page_size, req.owning_authority(), &more, &total);
   }
   v1::ListSpecialistsResponse response;
@@ -389,7 +389,7 @@ absl::StatusOr<v1::SearchSpecialistsResponse> Registry::SearchSpecialists(
 
   SearchPage page;
   {
-    absl::ReaderMutexLock lock(&mu_);
+    ReaderMutexLock lock(&mu_);
     for (const std::string& tag : req.languages()) {
       if (auto id = index_.LanguageId(tag)) {
         q.languages.push_back(*id);
@@ -431,10 +431,10 @@ absl::StatusOr<v1::Specialist> Registry::CreateSpecialist(const v1::CreateSpecia
   RETURN_IF_ERROR(v.ToStatus());
 
   auto record = std::make_shared<v1::Specialist>(WritableContent(req.specialist()));
-  absl::MutexLock write_lock(&write_mu_);
+  MutexLock write_lock(&write_mu_);
   std::string id = req.specialist_id();
   {
-    absl::ReaderMutexLock lock(&mu_);
+    ReaderMutexLock lock(&mu_);
     if (id.empty()) {
       do {
         id = options_.id_generator();
@@ -462,10 +462,10 @@ absl::StatusOr<v1::Specialist> Registry::CreateSpecialist(const v1::CreateSpecia
 absl::StatusOr<v1::Specialist> Registry::ApplyUpdate(
     const std::string& id, const std::string& etag,
     const std::function<absl::Status(v1::Specialist*)>& change) {
-  absl::MutexLock write_lock(&write_mu_);
+  MutexLock write_lock(&write_mu_);
   SpecialistPtr existing;
   {
-    absl::ReaderMutexLock lock(&mu_);
+    ReaderMutexLock lock(&mu_);
     existing = index_.Find(id);
   }
   const std::string name = absl::StrCat(region_.resource_name(), "/specialists/", id);
@@ -593,10 +593,10 @@ absl::StatusOr<v1::Specialist> Registry::UpdateCapacity(const v1::UpdateCapacity
 
 absl::Status Registry::DeleteSpecialist(const v1::DeleteSpecialistRequest& req) {
   ASSIGN_OR_RETURN(std::string id, ParseName(req.name(), "name"));
-  absl::MutexLock write_lock(&write_mu_);
+  MutexLock write_lock(&write_mu_);
   SpecialistPtr existing;
   {
-    absl::ReaderMutexLock lock(&mu_);
+    ReaderMutexLock lock(&mu_);
     existing = index_.Find(id);
   }
   if (!existing) return absl::NotFoundError(absl::StrCat(req.name(), " does not exist"));
@@ -628,9 +628,9 @@ absl::StatusOr<v1::BatchUpsertSpecialistsResponse> Registry::BatchUpsertSpeciali
 
   v1::BatchUpsertSpecialistsResponse response;
   std::vector<std::shared_ptr<v1::Specialist>> writes;
-  absl::MutexLock write_lock(&write_mu_);
+  MutexLock write_lock(&write_mu_);
   {
-    absl::ReaderMutexLock lock(&mu_);
+    ReaderMutexLock lock(&mu_);
     std::set<std::string> new_ids;
     for (const v1::Specialist& s : req.specialists()) {
       auto record = std::make_shared<v1::Specialist>(WritableContent(s));
@@ -684,7 +684,7 @@ absl::StatusOr<v1::CapacitySummary> Registry::GetCapacitySummary(
                                         : Today();
   absl::btree_map<std::pair<std::string, std::string>, CapacityCell> cells;
   {
-    absl::ReaderMutexLock lock(&mu_);
+    ReaderMutexLock lock(&mu_);
     cells = index_.Summarise(day, role_mask, authorities);
   }
   v1::CapacitySummary summary;

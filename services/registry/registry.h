@@ -11,9 +11,9 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "expertise/registry/v1/registry_service.pb.h"
 #include "services/common/clock.h"
+#include "services/common/mutex.h"
 #include "services/common/reference/reference_data.h"
 #include "services/registry/specialist_index.h"
 #include "services/registry/specialist_store.h"
@@ -94,9 +94,9 @@ class Registry {
 
   // Lock order: write_mu_ before mu_. Writers hold write_mu_ across the
   // store commit, and mu_ only to publish, so readers never wait on disk.
-  absl::Mutex write_mu_;
+  Mutex write_mu_;
   std::unique_ptr<SpecialistStore> store_ ABSL_GUARDED_BY(write_mu_);
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   SpecialistIndex index_ ABSL_GUARDED_BY(mu_);
 };
 

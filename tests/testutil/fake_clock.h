@@ -1,7 +1,7 @@
 #ifndef EXPERTISE_TESTS_TESTUTIL_FAKE_CLOCK_H_
 #define EXPERTISE_TESTS_TESTUTIL_FAKE_CLOCK_H_
 
-#include "absl/synchronization/mutex.h"
+#include "services/common/mutex.h"
 #include "services/common/clock.h"
 
 namespace expertise::testing {
@@ -11,20 +11,20 @@ class FakeClock final : public Clock {
  public:
   explicit FakeClock(absl::Time start) : now_(start) {}
   absl::Time Now() const override {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return now_;
   }
   void Advance(absl::Duration d) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     now_ += d;
   }
   void Set(absl::Time t) {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     now_ = t;
   }
 
  private:
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   absl::Time now_ ABSL_GUARDED_BY(mu_);
 };
 
