@@ -83,6 +83,12 @@ int Context::Fail(const std::string& verb, const absl::Status& status) const {
   return status.code() == absl::StatusCode::kInvalidArgument ? kExitUsage : kExitError;
 }
 
+bool Context::PrintedAsJson(const google::protobuf::Message& message) const {
+  if (format() != OutputFormat::kJson) return false;
+  PrintJson(message, *out);
+  return true;
+}
+
 void Table::Print(OutputFormat format, std::ostream& out) const {
   if (format == OutputFormat::kCsv) {
     out << CsvLine(header);

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <iosfwd>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,24 @@ struct Context {
   // the exit code for the status.
   int Fail(const std::string& verb, const grpc::Status& status) const;
   int Fail(const std::string& verb, const absl::Status& status) const;
+
+  // Makes one registry call with the global deadline. Returns nullopt on
+  // success; on failure prints the error and returns the exit code.
+  template <typename Request, typename Response>
+  std::optional<int> Call(const std::string& verb,
+                          grpc::Status (registry::v1::RegistryService::Stub::*method)(
+                              grpc::ClientContext*, const Request&, Response*),
+                          const Request& request, Response* response) const {
+    auto stub = RegistryStub();
+    grpc::ClientContext call;
+    Prepare(&call);
+    grpc::Status status = ((*stub).*method)(&call, request, response);
+    if (!status.ok()) return Fail(verb, status);
+    return std::nullopt;
+  }
+
+  // Prints `message` as JSON and returns true when -o json was asked for.
+  bool PrintedAsJson(const google::protobuf::Message& message) const;
 };
 
 // A table of strings rendered as aligned columns or CSV.

@@ -11,16 +11,13 @@ struct AuthoritiesOptions {
 int RunAuthorities(const AuthoritiesOptions& o, const Context& ctx) {
   registry::v1::ListLocalAuthoritiesRequest request;
   request.set_parent("regions/" + o.region);
-  auto stub = ctx.RegistryStub();
-  grpc::ClientContext call;
-  ctx.Prepare(&call);
   registry::v1::ListLocalAuthoritiesResponse response;
-  grpc::Status status = stub->ListLocalAuthorities(&call, request, &response);
-  if (!status.ok()) return ctx.Fail("authorities", status);
-  if (ctx.format() == OutputFormat::kJson) {
-    PrintJson(response, *ctx.out);
-    return kExitOk;
+  if (auto failed = ctx.Call("authorities",
+                             &registry::v1::RegistryService::Stub::ListLocalAuthorities, request,
+                             &response)) {
+    return *failed;
   }
+  if (ctx.PrintedAsJson(response)) return kExitOk;
   Table table;
   table.header = {"CODE", "NAME", "TYPE", "REGION", "CENTRE"};
   for (const auto& la : response.local_authorities()) {
@@ -33,16 +30,12 @@ int RunAuthorities(const AuthoritiesOptions& o, const Context& ctx) {
 }
 
 int RunRegions(const Context& ctx) {
-  auto stub = ctx.RegistryStub();
-  grpc::ClientContext call;
-  ctx.Prepare(&call);
   registry::v1::ListRegionsResponse response;
-  grpc::Status status = stub->ListRegions(&call, registry::v1::ListRegionsRequest(), &response);
-  if (!status.ok()) return ctx.Fail("regions", status);
-  if (ctx.format() == OutputFormat::kJson) {
-    PrintJson(response, *ctx.out);
-    return kExitOk;
+  if (auto failed = ctx.Call("regions", &registry::v1::RegistryService::Stub::ListRegions,
+                             registry::v1::ListRegionsRequest(), &response)) {
+    return *failed;
   }
+  if (ctx.PrintedAsJson(response)) return kExitOk;
   Table table;
   table.header = {"NAME", "CODE", "REGION", "AUTHORITIES"};
   for (const auto& r : response.regions()) {

@@ -18,16 +18,12 @@ int RunCapacity(const CapacityOptions& o, const Context& ctx) {
     *ctx.err << "expertctl: capacity: --as-of must be a date YYYY-MM-DD\n";
     return kExitUsage;
   }
-  auto stub = ctx.RegistryStub();
-  grpc::ClientContext call;
-  ctx.Prepare(&call);
   registry::v1::CapacitySummary summary;
-  grpc::Status status = stub->GetCapacitySummary(&call, request, &summary);
-  if (!status.ok()) return ctx.Fail("capacity", status);
-  if (ctx.format() == OutputFormat::kJson) {
-    PrintJson(summary, *ctx.out);
-    return kExitOk;
+  if (auto failed = ctx.Call("capacity", &registry::v1::RegistryService::Stub::GetCapacitySummary,
+                             request, &summary)) {
+    return *failed;
   }
+  if (ctx.PrintedAsJson(summary)) return kExitOk;
   Table table;
   table.header = {"AUTHORITY", "NAME", "ROLE", "HEADCOUNT", "CONTRACTED", "COMMITTED",
                   "AVAILABLE", "EXTERNAL"};

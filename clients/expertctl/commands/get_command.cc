@@ -22,16 +22,11 @@ int RunGet(const GetOptions& o, const Context& ctx) {
   request.set_name(o.name.find('/') == std::string::npos
                        ? "regions/" + o.region + "/specialists/" + o.name
                        : o.name);
-  auto stub = ctx.RegistryStub();
-  grpc::ClientContext call;
-  ctx.Prepare(&call);
   registry::v1::Specialist s;
-  grpc::Status status = stub->GetSpecialist(&call, request, &s);
-  if (!status.ok()) return ctx.Fail("get", status);
-  if (ctx.format() == OutputFormat::kJson) {
-    PrintJson(s, *ctx.out);
-    return kExitOk;
+  if (auto failed = ctx.Call("get", &registry::v1::RegistryService::Stub::GetSpecialist, request, &s)) {
+    return *failed;
   }
+  if (ctx.PrintedAsJson(s)) return kExitOk;
   std::vector<std::string> modes;
   for (int m : s.delivery_modes()) {
     modes.push_back(m == registry::v1::DELIVERY_MODE_IN_PERSON ? "in-person" : "remote");

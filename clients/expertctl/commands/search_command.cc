@@ -72,10 +72,7 @@ int RunSearch(const SearchOptions& o, const Context& ctx) {
     request.set_page_token(page.next_page_token());
   }
 
-  if (ctx.format() == OutputFormat::kJson) {
-    PrintJson(all, *ctx.out);
-    return kExitOk;
-  }
+  if (ctx.PrintedAsJson(all)) return kExitOk;
   const bool has_point = !o.near.empty() || !o.near_authority.empty();
   Table table;
   table.header = {"NAME", "DISPLAY NAME", "ROLE", "AUTHORITY"};

@@ -13,16 +13,12 @@ int RunTaxonomy(const TaxonomyOptions& o, const Context& ctx) {
   if (o.kind == "role") request.set_kind(registry::v1::TAXONOMY_KIND_ROLE);
   if (o.kind == "specialism") request.set_kind(registry::v1::TAXONOMY_KIND_SPECIALISM);
   if (o.kind == "setting") request.set_kind(registry::v1::TAXONOMY_KIND_SETTING);
-  auto stub = ctx.RegistryStub();
-  grpc::ClientContext call;
-  ctx.Prepare(&call);
   registry::v1::ListTaxonomyTermsResponse response;
-  grpc::Status status = stub->ListTaxonomyTerms(&call, request, &response);
-  if (!status.ok()) return ctx.Fail("taxonomy", status);
-  if (ctx.format() == OutputFormat::kJson) {
-    PrintJson(response, *ctx.out);
-    return kExitOk;
+  if (auto failed = ctx.Call("taxonomy", &registry::v1::RegistryService::Stub::ListTaxonomyTerms,
+                             request, &response)) {
+    return *failed;
   }
+  if (ctx.PrintedAsJson(response)) return kExitOk;
   Table table;
   table.header = {"KIND", "CODE", "LABEL", "GROUP", "SNOMED CT"};
   if (o.definitions || ctx.format() == OutputFormat::kCsv) table.header.push_back("DEFINITION");
