@@ -6,10 +6,12 @@
 // absl::Mutex synchronises through code TSan cannot see and every guarded
 // access shows up as a false race; std::shared_mutex is pthread-based, which
 // TSan intercepts. Use these instead of absl::Mutex.
+//
+// Writers are preferred: glibc's default rwlock (and so std::shared_mutex)
+// lets new readers overtake a waiting writer, so a steady stream of searches
+// could starve a write that has already committed to disk.
 
-#include <condition_variable>
-#include <mutex>
-#include <shared_mutex>
+#include <pthread.h>
 
 #include "absl/base/thread_annotations.h"
 
@@ -17,13 +19,28 @@ namespace expertise {
 
 class ABSL_LOCKABLE Mutex {
  public:
-  void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() { mu_.lock(); }
-  void Unlock() ABSL_UNLOCK_FUNCTION() { mu_.unlock(); }
-  void ReaderLock() ABSL_SHARED_LOCK_FUNCTION() { mu_.lock_shared(); }
-  void ReaderUnlock() ABSL_UNLOCK_FUNCTION() { mu_.unlock_shared(); }
+  Mutex() {
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&mu_, &attr);
+    pthread_rwlockattr_destroy(&attr);
+  }
+  ~Mutex() { pthread_rwlock_destroy(&mu_); }
+  Mutex(const Mutex&) = delete;
+  Mutex& operator=(const Mutex&) = delete;
+
+  void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() { pthread_rwlock_wrlock(&mu_); }
+  void Unlock() ABSL_UNLOCK_FUNCTION() { pthread_rwlock_unlock(&mu_); }
+  void ReaderLock() ABSL_SHARED_LOCK_FUNCTION() { pthread_rwlock_rdlock(&mu_); }
+  void ReaderUnlock() ABSL_UNLOCK_FUNCTION() { pthread_rwlock_unlock(&mu_); }
+  // Takes a shared lock if that is possible without waiting.
+  [[nodiscard]] bool ReaderTryLock() ABSL_SHARED_TRYLOCK_FUNCTION(true) {
+    return pthread_rwlock_tryrdlock(&mu_) == 0;
+  }
 
  private:
-  std::shared_mutex mu_;
+  pthread_rwlock_t mu_;
 };
 
 class ABSL_SCOPED_LOCKABLE MutexLock {

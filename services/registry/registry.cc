@@ -110,6 +110,9 @@ v1::Specialist WritableContent(const v1::Specialist& record) {
 }
 
 void Registry::Normalize(v1::Specialist* record) const {
+  // Stored records always carry a capacity block (available hours are
+  // derived into it), so an input without one must compare equal to it.
+  record->mutable_capacity();
   if (!record->has_base_location()) {
     const AuthorityInfo* la = reference_.FindAuthority(record->owning_authority());
     record->mutable_base_location()->set_latitude(la->latitude);
@@ -143,6 +146,11 @@ absl::StatusOr<std::unique_ptr<Registry>> Registry::Open(RegistryOptions options
   MutexLock lock(&registry->mu_);
   const std::string prefix = region->resource_name() + "/specialists/";
   RETURN_IF_ERROR(registry->store_->LoadAll([&](v1::Specialist s) -> absl::Status {
+    if (ReferenceData::Get().TermIndex(v1::TAXONOMY_KIND_ROLE, s.role()) < 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the database holds ", s.name(), " with role '", s.role(),
+          "', which this binary's taxonomy does not know: was it written by a newer version?"));
+    }
     if (!absl::StartsWith(s.name(), prefix)) {
       return absl::FailedPreconditionError(absl::StrCat(
           "the database holds ", s.name(), ", which is not in ", region->resource_name(),
@@ -252,8 +260,14 @@ absl::StatusOr<v1::ListSpecialistsResponse> Registry::ListSpecialists(
   RETURN_IF_ERROR(CheckParent(req.parent()));
   FieldViolations violations;
   const int page_size = ClampPageSize(req.page_size(), options_, &violations);
-  if (!req.owning_authority().empty() && !reference_.FindAuthority(req.owning_authority())) {
-    violations.Add("owning_authority", "is not a known GSS code");
+  std::string owning_authority;
+  if (!req.owning_authority().empty()) {
+    const AuthorityInfo* la = reference_.FindAuthority(req.owning_authority());
+    if (!la) {
+      violations.Add("owning_authority", "is not a known GSS code");
+    } else {
+      owning_authority = la->code;  // a former code finds the authority's records
+    }
   }
   RETURN_IF_ERROR(violations.ToStatus());
   const uint64_t fingerprint = RequestFingerprint(req);
@@ -270,7 +284,7 @@ absl::StatusOr<v1::ListSpecialistsResponse> Registry::ListSpecialists(
   std::vector<SpecialistPtr> page;
   {
     ReaderMutexLock lock(&mu_);
-    page = index_.ListAfter(after, page_size, req.owning_authority(), &more, &total);
+    page = index_.ListAfter(after, page_size, owning_authority, &more, &total);
   }
   v1::ListSpecialistsResponse response;
   for (const auto& s : page) *response.add_specialists() = *s;
@@ -289,6 +303,15 @@ absl::StatusOr<v1::SearchSpecialistsResponse> Registry::SearchSpecialists(
   RETURN_IF_ERROR(CheckParent(req.parent()));
   FieldViolations v;
   SearchQuery q;
+  for (const auto& [field, size, cap] :
+       {std::tuple{"roles", req.roles_size(), 64}, std::tuple{"specialisms", req.specialisms_size(), 64},
+        std::tuple{"settings", req.settings_size(), 64}, std::tuple{"languages", req.languages_size(), 20},
+        std::tuple{"authorities", req.authorities_size(), 200}}) {
+    if (size > cap) {
+      v.Add(field, absl::StrCat("at most ", cap, " entries"));
+      return v.ToStatus();
+    }
+  }
   q.role_mask = CodeMask(req.roles(), v1::TAXONOMY_KIND_ROLE, "roles", reference_, &v);
   q.specialism_mask =
       CodeMask(req.specialisms(), v1::TAXONOMY_KIND_SPECIALISM, "specialisms", reference_, &v);
@@ -578,9 +601,9 @@ absl::StatusOr<v1::Specialist> Registry::UpdateCapacity(const v1::UpdateCapacity
     v1::Capacity incoming = req.capacity();
     incoming.clear_available_hours_per_week();
     incoming.clear_update_time();
-    if (mask.paths_size() == 0) {
+    if (req.update_mask().paths_size() == 0) {
       *record->mutable_capacity() = incoming;
-    } else {
+    } else if (mask.paths_size() > 0) {  // a mask of only output-only paths changes nothing
       FieldMaskUtil::MergeOptions options;
       options.set_replace_message_fields(true);
       FieldMaskUtil::MergeMessageTo(incoming, mask, options, record->mutable_capacity());

@@ -34,12 +34,12 @@ double SpecialistIndex::AvailableOn(const v1::Capacity& c, DayNumber day) {
   return std::max(0.0, c.contracted_hours_per_week() - c.committed_hours_per_week());
 }
 
-uint16_t SpecialistIndex::InternLanguage(const std::string& tag) {
-  auto [it, inserted] = language_ids_.emplace(tag, static_cast<uint16_t>(language_ids_.size()));
+uint32_t SpecialistIndex::InternLanguage(const std::string& tag) {
+  auto [it, inserted] = language_ids_.emplace(tag, static_cast<uint32_t>(language_ids_.size()));
   return it->second;
 }
 
-std::optional<uint16_t> SpecialistIndex::LanguageId(const std::string& tag) const {
+std::optional<uint32_t> SpecialistIndex::LanguageId(const std::string& tag) const {
   auto it = language_ids_.find(tag);
   if (it == language_ids_.end()) return std::nullopt;
   return it->second;
@@ -157,7 +157,7 @@ std::vector<SpecialistPtr> SpecialistIndex::ListAfter(const std::string& after_i
 }
 
 bool SpecialistIndex::MatchesRare(const Entry& e, const SearchQuery& q) const {
-  for (uint16_t language : q.languages) {
+  for (uint32_t language : q.languages) {
     if (std::find(e.languages.begin(), e.languages.end(), language) == e.languages.end()) {
       return false;
     }

@@ -32,7 +32,7 @@ struct SearchQuery {
   uint64_t role_mask = 0;          // 0: any role
   uint64_t specialism_mask = 0;    // all of these bits must be set
   uint64_t setting_mask = 0;       // all of these bits must be set
-  std::vector<uint16_t> languages; // all must be present (interned ids)
+  std::vector<uint32_t> languages; // all must be present (interned ids)
   bool impossible = false;         // a filter names something no record can have
   int delivery_mode = 0;           // 0: any
   std::optional<int> age;
@@ -100,7 +100,7 @@ class SpecialistIndex {
 
   // Interns a language tag; returns nullopt if no record uses it (a search
   // for it can match nothing).
-  std::optional<uint16_t> LanguageId(const std::string& tag) const;
+  std::optional<uint32_t> LanguageId(const std::string& tag) const;
 
   // Aggregates capacity on `day` per (authority code, role code).
   absl::btree_map<std::pair<std::string, std::string>, CapacityCell> Summarise(
@@ -130,11 +130,11 @@ class SpecialistIndex {
     int role = 0;
     int owning_authority = -1;
     uint32_t role_position = 0;  // position in by_role_[role]
-    std::vector<uint16_t> languages;
+    std::vector<uint32_t> languages;
     std::vector<int> covered;  // authority indices
   };
 
-  uint16_t InternLanguage(const std::string& tag);
+  uint32_t InternLanguage(const std::string& tag);
   bool MatchesRare(const Entry& e, const SearchQuery& q) const;
   void Erase(uint32_t slot);
 
@@ -144,7 +144,7 @@ class SpecialistIndex {
   absl::btree_map<std::string, uint32_t> by_id_;
   absl::flat_hash_map<std::string, uint32_t> by_key_;  // "la\x1fsource\x1fexternal"
   std::vector<std::vector<Hot>> by_role_;
-  absl::flat_hash_map<std::string, uint16_t> language_ids_;
+  absl::flat_hash_map<std::string, uint32_t> language_ids_;
 };
 
 }  // namespace expertise::registry

@@ -264,6 +264,12 @@ absl::Status SqliteStore::Commit(const WriteBatch& batch) {
     (void)Exec("ROLLBACK");
     return status;
   }
+  // Erasure: secure_delete zeroes the freed bytes in the new page images, but
+  // the old images stay in the WAL until a checkpoint. Checkpoint and
+  // truncate the WAL now, so a deleted specialist's data leaves the files.
+  if (!batch.deletes.empty()) {
+    RETURN_IF_ERROR(Exec("PRAGMA wal_checkpoint(TRUNCATE)"));
+  }
   return absl::OkStatus();
 }
 

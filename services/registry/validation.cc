@@ -25,8 +25,12 @@ bool HasControlChars(absl::string_view s) {
 
 void CheckText(absl::string_view value, absl::string_view field, size_t max_len, bool required,
                absl::string_view prefix, FieldViolations* v) {
-  if (value.empty()) {
-    if (required) v->Add(absl::StrCat(prefix, field), "is required");
+  if (value.find_first_not_of(" \t") == absl::string_view::npos) {
+    if (required) {
+      v->Add(absl::StrCat(prefix, field), value.empty() ? "is required" : "must not be blank");
+    } else if (!value.empty()) {
+      v->Add(absl::StrCat(prefix, field), "must not be blank");
+    }
     return;
   }
   if (value.size() > max_len) {

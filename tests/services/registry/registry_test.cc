@@ -234,6 +234,17 @@ TEST_F(UpdateTest, UpdateCapacityWithMaskAndEtag) {
               ElementsAre("capacity.committed_hours_per_week"));
 }
 
+TEST_F(UpdateTest, CapacityMaskOfOnlyOutputFieldsChangesNothing) {
+  v1::UpdateCapacityRequest req;
+  req.set_name(original_.name());
+  req.mutable_update_mask()->add_paths("available_hours_per_week");
+  req.mutable_capacity()->set_available_hours_per_week(99);  // contracted etc. are 0 here
+  ASSERT_OK_AND_ASSIGN(v1::Specialist s, registry_->UpdateCapacity(req));
+  EXPECT_DOUBLE_EQ(s.capacity().contracted_hours_per_week(), 30);
+  EXPECT_DOUBLE_EQ(s.capacity().available_hours_per_week(), 7.5);
+  EXPECT_EQ(s.etag(), original_.etag());
+}
+
 TEST_F(UpdateTest, DeleteWithEtagThenGone) {
   v1::DeleteSpecialistRequest del;
   del.set_name(original_.name());
@@ -271,6 +282,15 @@ TEST_F(RegistryTest, BatchUpsertIsIdempotent) {
   EXPECT_EQ(third.unchanged_count(), 19);
   EXPECT_EQ(third.specialists(3).name(), first.specialists(3).name());
   EXPECT_EQ(registry_->size(), 20u);
+}
+
+TEST_F(RegistryTest, BatchUpsertWithoutCapacityIsIdempotent) {
+  auto req = Batch(3);
+  for (auto& s : *req.mutable_specialists()) s.clear_capacity();
+  ASSERT_OK_AND_ASSIGN(auto first, registry_->BatchUpsertSpecialists(req));
+  ASSERT_OK_AND_ASSIGN(auto again, registry_->BatchUpsertSpecialists(req));
+  EXPECT_EQ(again.unchanged_count(), 3);
+  EXPECT_EQ(again.specialists(0).etag(), first.specialists(0).etag());
 }
 
 TEST_F(RegistryTest, BatchUpsertIsAllOrNothing) {
@@ -397,6 +417,46 @@ TEST_F(RegistryTest, CapacitySummaryMatchesHandComputedFigures) {
   EXPECT_EQ(middlesbrough.total().headcount(), 1);
   req.add_authorities("nope");
   EXPECT_THAT(BadFields(registry_->GetCapacitySummary(req).status()), ElementsAre("authorities[1]"));
+}
+
+TEST_F(RegistryTest, ListFiltersByFormerAuthorityCode) {
+  // Sheffield changed its GSS code (E08000019 -> E08000039); the old code still finds it.
+  auto store = SqliteStore::Open(dir_.File("yorkshire.db"));
+  ASSERT_TRUE(store.ok());
+  auto yorkshire = Registry::Open({.region = "yorkshire-and-the-humber", .clock = &clock_},
+                                  *std::move(store));
+  ASSERT_TRUE(yorkshire.ok());
+  const AuthorityInfo* sheffield = ReferenceData::Get().FindAuthority("E08000039");
+  ASSERT_NE(sheffield, nullptr);
+  ASSERT_FALSE(sheffield->former_code.empty());
+  v1::CreateSpecialistRequest create;
+  create.set_parent("regions/yorkshire-and-the-humber");
+  *create.mutable_specialist() = testing::ValidSpecialist("y1", sheffield->code);
+  create.mutable_specialist()->clear_covered_authorities();
+  create.mutable_specialist()->clear_base_location();
+  ASSERT_THAT((*yorkshire)->CreateSpecialist(create), IsOk());
+  v1::ListSpecialistsRequest list;
+  list.set_parent("regions/yorkshire-and-the-humber");
+  list.set_owning_authority(sheffield->former_code);
+  ASSERT_OK_AND_ASSIGN(auto page, (*yorkshire)->ListSpecialists(list));
+  EXPECT_EQ(page.specialists_size(), 1);
+}
+
+TEST_F(RegistryTest, UnknownStoredRoleStopsStartUp) {
+  registry_.reset();
+  {
+    auto store = SqliteStore::Open(dir_.File("registry.db"));
+    ASSERT_TRUE(store.ok());
+    v1::Specialist s = testing::ValidSpecialist();
+    s.set_name("regions/north-east/specialists/s-9999");
+    s.set_role("retired-role");
+    ASSERT_THAT((*store)->Commit(WriteBatch{{&s}, {}}), IsOk());
+  }
+  auto store = SqliteStore::Open(dir_.File("registry.db"));
+  ASSERT_TRUE(store.ok());
+  auto reopened = Registry::Open({.region = "north-east"}, *std::move(store));
+  EXPECT_THAT(reopened, StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(std::string(reopened.status().message()), ::testing::HasSubstr("retired-role"));
 }
 
 TEST_F(RegistryTest, ReferenceListings) {

@@ -140,6 +140,13 @@ TEST_F(SearchTest, RejectsBadFiltersWithEveryField) {
                                               "page_size"));
 }
 
+TEST_F(SearchTest, OversizedFilterListsAreRefused) {
+  v1::SearchSpecialistsRequest req;
+  req.set_parent("regions/north-east");
+  for (int i = 0; i < 201; ++i) req.add_authorities("E06000001");
+  EXPECT_THAT(BadFields(registry_->SearchSpecialists(req).status()), ElementsAre("authorities"));
+}
+
 TEST_F(SearchTest, TokenFromAnotherQueryIsRefused) {
   v1::SearchSpecialistsRequest req;
   req.set_parent("regions/north-east");

@@ -53,6 +53,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"MissingExternalId", [](auto* s) { s->clear_external_id(); }, "specialist.external_id"},
         BadCase{"LongExternalId", [](auto* s) { s->set_external_id(std::string(129, 'x')); }, "specialist.external_id"},
         BadCase{"MissingName", [](auto* s) { s->clear_display_name(); }, "specialist.display_name"},
+        BadCase{"BlankName", [](auto* s) { s->set_display_name("   "); }, "specialist.display_name"},
+        BadCase{"BlankExternalId", [](auto* s) { s->set_external_id(" "); }, "specialist.external_id"},
         BadCase{"ControlCharInName", [](auto* s) { s->set_display_name("a\nb"); }, "specialist.display_name"},
         BadCase{"MissingRole", [](auto* s) { s->clear_role(); }, "specialist.role"},
         BadCase{"UnknownRole", [](auto* s) { s->set_role("wizard"); }, "specialist.role"},
