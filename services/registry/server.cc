@@ -83,9 +83,11 @@ int RunRegistryServer(const ServerOptions& options) {
   health->SetServingStatus(false);
 
   const auto load_start = std::chrono::steady_clock::now();
+  RegistryOptions registry_options;
+  registry_options.region = region->code;
   auto store = SqliteStore::Open(options.db_path);
   absl::StatusOr<std::unique_ptr<Registry>> registry =
-      store.ok() ? Registry::Open(RegistryOptions{.region = region->code}, *std::move(store))
+      store.ok() ? Registry::Open(std::move(registry_options), *std::move(store))
                  : absl::StatusOr<std::unique_ptr<Registry>>(store.status());
   if (!registry.ok()) {
     LogEvent(*log, spdlog::level::err, "open_failed",

@@ -3,7 +3,11 @@
 
 #include <signal.h>
 
+#include <set>
+#include <sstream>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
@@ -250,6 +254,41 @@ TEST(RegistryStartupTest, DatabaseOfAnotherRegionIsRefused) {
   auto london = testing::RegistryProcess::Start("london", dir.File("r.db"));
   ASSERT_FALSE(london.ok());
   EXPECT_THAT(std::string(london.status().message()), HasSubstr("another region"));
+}
+
+TEST(RegistryLoggingTest, JsonLinesWithoutPersonalData) {
+  testing::TempDir dir;
+  auto server = testing::RegistryProcess::Start("north-east", dir.File("r.db"),
+                                                {"--log-format", "json", "--log-level", "info"});
+  ASSERT_TRUE(server.ok()) << server.status();
+  auto stub = (*server)->NewStub();
+  registry::v1::CreateSpecialistRequest create;
+  create.set_parent("regions/north-east");
+  *create.mutable_specialist() = testing::ValidSpecialist("log-1");
+  create.mutable_specialist()->set_display_name("Philippa Quennell-Unlikely");
+  grpc::ClientContext ctx;
+  registry::v1::Specialist created;
+  ASSERT_TRUE(stub->CreateSpecialist(&ctx, create, &created).ok());
+  grpc::ClientContext bad_ctx;  // a refused call is logged at info level
+  create.mutable_specialist()->set_role("wizard");
+  ASSERT_FALSE(stub->CreateSpecialist(&bad_ctx, create, &created).ok());
+  (*server)->process().Signal(SIGTERM);
+  ASSERT_EQ((*server)->process().Wait(std::chrono::seconds(20)), 0);
+
+  const std::string log = (*server)->log();
+  std::set<std::string> events;
+  std::istringstream lines(log);
+  for (std::string line; std::getline(lines, line);) {
+    auto json = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    ASSERT_FALSE(json.is_discarded()) << "not JSON: " << line;
+    EXPECT_TRUE(json.contains("time") && json.contains("level")) << line;
+    events.insert(json.value("event", ""));
+  }
+  EXPECT_TRUE(events.count("serving"));
+  EXPECT_TRUE(events.count("rpc"));
+  EXPECT_TRUE(events.count("stopped"));
+  EXPECT_EQ(log.find("Quennell"), std::string::npos);
+  EXPECT_EQ(log.find("hartlepool.example.org"), std::string::npos);
 }
 
 TEST(RegistryStartupTest, BadFlagsExitNonZeroWithAMessage) {

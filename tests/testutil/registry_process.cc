@@ -22,15 +22,17 @@ std::string BinaryPath(const std::string& name) {
 }
 
 absl::StatusOr<std::unique_ptr<RegistryProcess>> RegistryProcess::Start(
-    const std::string& region, const std::string& db_path) {
+    const std::string& region, const std::string& db_path,
+    const std::vector<std::string>& extra_args) {
   auto rp = std::unique_ptr<RegistryProcess>(new RegistryProcess());
   const std::string port_file = db_path + ".port";
   std::filesystem::remove(port_file);
   rp->log_path_ = db_path + ".log";
-  rp->process_ = std::make_unique<Process>(
-      std::vector<std::string>{BinaryPath("expertise-registry"), "--region", region, "--listen",
-                               "127.0.0.1:0", "--db", db_path, "--port-file", port_file},
-      rp->log_path_);
+  std::vector<std::string> argv = {BinaryPath("expertise-registry"), "--region", region,
+                                   "--listen", "127.0.0.1:0", "--db", db_path, "--port-file",
+                                   port_file};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  rp->process_ = std::make_unique<Process>(argv, rp->log_path_);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (true) {
     std::string text(absl::StripAsciiWhitespace(ReadFile(port_file)));

@@ -19,8 +19,10 @@ class RegistryProcess {
  public:
   // Starts a registry for `region` on `db_path`; its log goes to
   // `db_path`.log. Fails if it is not serving within 30 seconds.
-  static absl::StatusOr<std::unique_ptr<RegistryProcess>> Start(const std::string& region,
-                                                                const std::string& db_path);
+  // `extra_args` are appended to the command line.
+  static absl::StatusOr<std::unique_ptr<RegistryProcess>> Start(
+      const std::string& region, const std::string& db_path,
+      const std::vector<std::string>& extra_args = {});
 
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   int port() const { return port_; }
