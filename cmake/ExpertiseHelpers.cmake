@@ -3,7 +3,10 @@
 include_guard(GLOBAL)
 
 # Warnings for our own code (generated protobuf code is compiled without them).
-set(EXPERTISE_WARNINGS -Wall -Wextra -Wpedantic -Wno-unused-parameter -Wshadow=local)
+# -Wmissing-field-initializers misfires on designated initializers of structs
+# whose other members have default member initializers.
+set(EXPERTISE_WARNINGS -Wall -Wextra -Wpedantic -Wno-unused-parameter -Wno-missing-field-initializers
+    -Wshadow=local)
 
 macro(expertise_apply_sanitizers)
   if(EXPERTISE_SANITIZE)

@@ -151,7 +151,7 @@ INSTANTIATE_TEST_SUITE_P(
         ErrorCase{"BadOutput", {"-o", "xml", "regions"}, 2, "xml"},
         ErrorCase{"BadDate", {"capacity", "--as-of", "2026-02-30"}, 2, "YYYY-MM-DD"},
         ErrorCase{"MissingFile", {"upsert", "-f", "/nonexistent/file.jsonl"}, 2, "cannot open"}),
-    [](const auto& info) { return info.param.name; });
+    [](const auto& test_case) { return test_case.param.name; });
 
 TEST_F(ExpertctlTest, MalformedUpsertFileWritesNothing) {
   std::ofstream(dir_->File("bad.jsonl")) << "{\"display_name\": \"ok\"}\n{not json\n";

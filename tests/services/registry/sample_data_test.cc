@@ -54,7 +54,9 @@ TEST(SampleDataTest, RoleMixResemblesTheSector) {
   }
   // SLTs are the largest group; rare roles exist but are few.
   for (const auto& [role, count] : roles) {
-    if (role != "speech-language-therapist") EXPECT_LT(count, roles["speech-language-therapist"]);
+    if (role != "speech-language-therapist") {
+      EXPECT_LT(count, roles["speech-language-therapist"]);
+    }
   }
   EXPECT_GT(roles["qualified-teacher-multi-sensory-impairment"], 0);
   EXPECT_LT(roles["qualified-teacher-multi-sensory-impairment"], n / 50);
