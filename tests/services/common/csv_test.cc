@@ -40,7 +40,7 @@ INSTANTIATE_TEST_SUITE_P(
         CsvCase{"EmptyFields", ",,\n", {{"", "", ""}}},
         CsvCase{"Bom", "\xEF\xBB\xBF" "a,b\n", {{"a", "b"}}},
         CsvCase{"QuotedEmpty", "\"\",a\n", {{"", "a"}}}),
-    [](const auto& info) { return info.param.name; });
+    [](const auto& test_case) { return test_case.param.name; });
 
 TEST(CsvTest, RejectsUnterminatedQuoteNamingItsLine) {
   auto rows = ParseCsv("a\nb\n\"open,\n");

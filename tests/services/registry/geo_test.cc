@@ -31,7 +31,7 @@ INSTANTIATE_TEST_SUITE_P(
                       DistanceCase{"LondonToManchester", 51.5074, -0.1278, 53.4808, -2.2426, 262.6, 1.0},
                       DistanceCase{"CarlisleToNewcastle", 54.8925, -2.9329, 54.9783, -1.6178, 84.6, 1.0},
                       DistanceCase{"Antipodes", 0, 0, 0, 180, 20015.1, 0.5}),
-    [](const auto& info) { return info.param.name; });
+    [](const auto& test_case) { return test_case.param.name; });
 
 TEST(GeoTest, LatitudeBoundIsConservative) {
   // Two points LatitudeDegreesForKm(d) apart in latitude are d km apart.

@@ -87,7 +87,7 @@ INSTANTIATE_TEST_SUITE_P(
           c->mutable_valid_from()->set_year(2027); c->mutable_valid_from()->set_month(1); c->mutable_valid_from()->set_day(1);
           c->mutable_valid_to()->set_year(2026); c->mutable_valid_to()->set_month(1); c->mutable_valid_to()->set_day(1);
         }, "specialist.capacity.valid_to"}),
-    [](const auto& info) { return info.param.name; });
+    [](const auto& test_case) { return test_case.param.name; });
 
 TEST(ValidationTest, ReportsEveryBadFieldAtOnce) {
   v1::Specialist s;
