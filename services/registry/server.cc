@@ -33,6 +33,19 @@ bool WritePortFile(const std::string& path, int port) {
   return !ec;
 }
 
+// Linking libgrpc++_reflection registers its plugin in a static initializer,
+// so not calling InitProtoReflectionServerBuilderPlugin() does not turn
+// reflection off; this option takes the plugin out of the builder instead.
+class WithoutReflection final : public grpc::ServerBuilderOption {
+ public:
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+    std::erase_if(*plugins, [](const std::unique_ptr<grpc::ServerBuilderPlugin>& plugin) {
+      return dynamic_cast<grpc::reflection::ProtoServerReflectionPlugin*>(plugin.get()) != nullptr;
+    });
+  }
+};
+
 bool IsLoopback(const std::string& listen) {
   return absl::StartsWith(listen, "127.") || absl::StartsWith(listen, "localhost:") ||
          absl::StartsWith(listen, "[::1]:");
@@ -71,6 +84,7 @@ int RunRegistryServer(const ServerOptions& options) {
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(&service);
   builder.SetMaxReceiveMessageSize(8 * 1024 * 1024);
+  if (!options.reflection) builder.SetOption(std::make_unique<WithoutReflection>());
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) {
     LogEvent(*log, spdlog::level::err, "listen_failed", {{"listen", options.listen}});
