@@ -36,17 +36,15 @@ int RunCapacity(const CapacityOptions& o, const Context& ctx) {
                           Hours(row.available_hours_per_week()),
                           std::to_string(row.accepting_external_count())});
   };
-  int total_index = 0;
-  for (const auto& row : summary.rows()) {
-    // Each authority's rows are followed by its total.
-    while (total_index < summary.authority_totals_size() &&
-           summary.authority_totals(total_index).authority() < row.authority()) {
-      add(summary.authority_totals(total_index++), "(all roles)");
+  // Each authority's rows are followed by its total, when it has more than one role.
+  for (const auto& total : summary.authority_totals()) {
+    int rows_for_authority = 0;
+    for (const auto& row : summary.rows()) {
+      if (row.authority() != total.authority()) continue;
+      add(row, row.role());
+      ++rows_for_authority;
     }
-    add(row, row.role());
-  }
-  while (total_index < summary.authority_totals_size()) {
-    add(summary.authority_totals(total_index++), "(all roles)");
+    if (rows_for_authority > 1) add(total, "(all roles)");
   }
   add(summary.total(), "(all roles)");
   table.Print(ctx.format(), *ctx.out);
