@@ -34,7 +34,9 @@ function(expertise_cc_binary)
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS})
 endfunction()
 
-# expertise_cc_test(NAME name SRCS ... DEPS ... [LABELS ...] [ENV ...])
+# expertise_cc_test(NAME name SRCS ... DEPS ... [LABELS label] [ENV ...])
+# LABELS takes one label: a list would be split on its way through
+# gtest_discover_tests' PROPERTIES.
 # One test target per file; every test is registered with ctest by name.
 function(expertise_cc_test)
   cmake_parse_arguments(ARG "" "NAME;TIMEOUT" "SRCS;DEPS;LABELS;ENV" ${ARGN})
