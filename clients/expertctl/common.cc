@@ -78,11 +78,6 @@ int Context::Fail(const std::string& verb, const grpc::Status& status) const {
   }
 }
 
-int Context::Fail(const std::string& verb, const absl::Status& status) const {
-  *err << "expertctl: " << verb << ": " << status.message() << "\n";
-  return status.code() == absl::StatusCode::kInvalidArgument ? kExitUsage : kExitError;
-}
-
 bool Context::PrintedAsJson(const google::protobuf::Message& message) const {
   if (format() != OutputFormat::kJson) return false;
   PrintJson(message, *out);

@@ -51,7 +51,6 @@ struct Context {
   // Prints "expertctl: <verb>: <message>" plus each bad field, and returns
   // the exit code for the status.
   int Fail(const std::string& verb, const grpc::Status& status) const;
-  int Fail(const std::string& verb, const absl::Status& status) const;
 
   // Makes one registry call with the global deadline. Returns nullopt on
   // success; on failure prints the error and returns the exit code.

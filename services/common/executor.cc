@@ -34,11 +34,6 @@ void Executor::Shutdown() {
   }
 }
 
-size_t Executor::queued() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return queue_.size();
-}
-
 void Executor::WorkerLoop() {
   while (true) {
     std::function<void()> task;

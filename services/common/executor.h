@@ -37,14 +37,12 @@ class Executor {
   // Idempotent.
   void Shutdown();
 
-  size_t queued() const;
-
  private:
   void WorkerLoop();
 
   const size_t max_queued_;
   // std::mutex rather than absl::Mutex: see services/common/mutex.h.
-  mutable std::mutex mu_;
+  std::mutex mu_;
   std::condition_variable work_ready_;
   std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -740,6 +740,7 @@ absl::StatusOr<v1::CapacitySummary> Registry::GetCapacitySummary(
 v1::ListTaxonomyTermsResponse Registry::ListTaxonomyTerms(
     const v1::ListTaxonomyTermsRequest& req) const {
   v1::ListTaxonomyTermsResponse response;
+  response.set_taxonomy_version(std::string(reference_.taxonomy_version()));
   for (const auto& term : reference_.terms()) {
     if (req.kind() == v1::TAXONOMY_KIND_UNSPECIFIED || term.kind() == req.kind()) {
       *response.add_terms() = term;

@@ -463,6 +463,7 @@ TEST_F(RegistryTest, ReferenceListings) {
   v1::ListTaxonomyTermsRequest tax;
   tax.set_kind(v1::TAXONOMY_KIND_SETTING);
   EXPECT_EQ(registry_->ListTaxonomyTerms(tax).terms_size(), 10);
+  EXPECT_EQ(registry_->ListTaxonomyTerms(tax).taxonomy_version(), "2026-11-1");
   v1::ListLocalAuthoritiesRequest las;
   ASSERT_OK_AND_ASSIGN(auto all, registry_->ListLocalAuthorities(las));
   EXPECT_EQ(all.local_authorities_size(), 153);
