@@ -95,6 +95,13 @@ uint64_t CodeMask(const google::protobuf::RepeatedPtrField<std::string>& codes,
 
 }  // namespace
 
+v1::Capacity WritableCapacity(const v1::Capacity& capacity) {
+  v1::Capacity copy = capacity;
+  copy.clear_available_hours_per_week();
+  copy.clear_update_time();
+  return copy;
+}
+
 v1::Specialist WritableContent(const v1::Specialist& record) {
   v1::Specialist copy = record;
   copy.clear_name();
@@ -102,10 +109,7 @@ v1::Specialist WritableContent(const v1::Specialist& record) {
   copy.clear_update_time();
   copy.clear_etag();
   copy.clear_location_source();
-  if (copy.has_capacity()) {
-    copy.mutable_capacity()->clear_available_hours_per_week();
-    copy.mutable_capacity()->clear_update_time();
-  }
+  if (copy.has_capacity()) *copy.mutable_capacity() = WritableCapacity(copy.capacity());
   return copy;
 }
 
@@ -204,11 +208,11 @@ absl::StatusOr<std::string> Registry::ParseName(const std::string& name,
 void Registry::Stamp(v1::Specialist* record, const v1::Specialist* previous,
                      absl::Time now) const {
   v1::Capacity* capacity = record->mutable_capacity();
-  capacity->set_available_hours_per_week(std::max(
-      0.0, capacity->contracted_hours_per_week() - capacity->committed_hours_per_week()));
+  capacity->set_available_hours_per_week(
+      AvailableHours(capacity->contracted_hours_per_week(), capacity->committed_hours_per_week()));
   const bool capacity_changed =
       !previous || !google::protobuf::util::MessageDifferencer::Equals(
-                       WritableContent(*previous).capacity(), WritableContent(*record).capacity());
+                       WritableCapacity(previous->capacity()), WritableCapacity(*capacity));
   if (capacity_changed) {
     *capacity->mutable_update_time() = ToProto(now);
   } else {
@@ -407,7 +411,7 @@ absl::StatusOr<v1::SearchSpecialistsResponse> Registry::SearchSpecialists(
     q.day = cursor.day;
     q.has_cursor = true;
     q.cursor_key = cursor.key;
-    q.cursor_id = cursor.last_name;
+    q.cursor_name = cursor.last_name;
   }
 
   SearchPage page;
@@ -598,9 +602,7 @@ absl::StatusOr<v1::Specialist> Registry::UpdateCapacity(const v1::UpdateCapacity
   // Only the merged capacity is validated: fields outside the mask are ignored.
   RETURN_IF_ERROR(v.ToStatus());
   return ApplyUpdate(id, req.etag(), [&](v1::Specialist* record) -> absl::Status {
-    v1::Capacity incoming = req.capacity();
-    incoming.clear_available_hours_per_week();
-    incoming.clear_update_time();
+    const v1::Capacity incoming = WritableCapacity(req.capacity());
     if (req.update_mask().paths_size() == 0) {
       *record->mutable_capacity() = incoming;
     } else if (mask.paths_size() > 0) {  // a mask of only output-only paths changes nothing

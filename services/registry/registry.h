@@ -100,8 +100,9 @@ class Registry {
   SpecialistIndex index_ ABSL_GUARDED_BY(mu_);
 };
 
-// Strips output-only fields, for comparing records by content.
+// Strip output-only fields, for comparing records by content.
 v1::Specialist WritableContent(const v1::Specialist& record);
+v1::Capacity WritableCapacity(const v1::Capacity& capacity);
 
 }  // namespace expertise::registry
 

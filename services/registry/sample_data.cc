@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <random>
 #include <string>
 
@@ -194,6 +195,11 @@ std::vector<Specialist> GenerateSpecialists(const RegionInfo& region, const Samp
   const int academic_year = today.month() >= 9 ? static_cast<int>(today.year())
                                                : static_cast<int>(today.year()) - 1;
 
+  std::map<std::string, std::string> role_labels;
+  for (const auto& term : reference.terms()) {
+    if (term.kind() == v1::TAXONOMY_KIND_ROLE) role_labels[term.code()] = term.label();
+  }
+
   std::vector<Specialist> out;
   out.reserve(options.count);
   for (int n = 0; n < options.count; ++n) {
@@ -328,11 +334,7 @@ std::vector<Specialist> GenerateSpecialists(const RegionInfo& region, const Samp
     contact->set_email(absl::StrCat(absl::AsciiStrToLower(first), ".", absl::AsciiStrToLower(last),
                                     n + 1, "@", Slug(la.name), ".example.org"));
     contact->set_phone(absl::StrFormat("01632 960%03d", rng.Int(0, 999)));
-    const auto* role_term = &reference.terms().front();
-    for (const auto& term : reference.terms()) {
-      if (term.kind() == v1::TAXONOMY_KIND_ROLE && term.code() == s.role()) role_term = &term;
-    }
-    contact->set_team(absl::StrCat(la.name, " ", role_term->label(), " team"));
+    contact->set_team(absl::StrCat(la.name, " ", role_labels.at(s.role()), " team"));
 
     const double vis = rng.Uniform();
     s.set_visibility(vis < 0.1    ? v1::VISIBILITY_OWN_AUTHORITY

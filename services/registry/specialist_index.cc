@@ -22,18 +22,6 @@ DayNumber SpecialistIndex::ToDayNumber(int year, int month, int day) {
   return static_cast<DayNumber>(absl::CivilDay(year, month, day) - absl::CivilDay(1970, 1, 1));
 }
 
-double SpecialistIndex::AvailableOn(const v1::Capacity& c, DayNumber day) {
-  if (c.has_valid_from() &&
-      day < ToDayNumber(c.valid_from().year(), c.valid_from().month(), c.valid_from().day())) {
-    return 0;
-  }
-  if (c.has_valid_to() &&
-      day > ToDayNumber(c.valid_to().year(), c.valid_to().month(), c.valid_to().day())) {
-    return 0;
-  }
-  return std::max(0.0, c.contracted_hours_per_week() - c.committed_hours_per_week());
-}
-
 uint32_t SpecialistIndex::InternLanguage(const std::string& tag) {
   auto [it, inserted] = language_ids_.emplace(tag, static_cast<uint32_t>(language_ids_.size()));
   return it->second;
@@ -221,7 +209,7 @@ SearchPage SpecialistIndex::Search(const SearchQuery& q) const {
     if (q.accepting_only && !h.accepting) return;
     double available = 0;
     if (q.day >= h.valid_from && q.day <= h.valid_to) {
-      available = std::max(0.0, h.contracted - h.committed);
+      available = AvailableHours(h.contracted, h.committed);
     }
     if (min_hours > 0 && available < min_hours) return;
     if (rare_filters && !MatchesRare(slots_[h.slot], q)) return;
@@ -242,7 +230,7 @@ SearchPage SpecialistIndex::Search(const SearchQuery& q) const {
     }
     if (q.has_cursor) {
       if (c.sort_key < q.cursor_key) return;
-      if (c.sort_key == q.cursor_key && name_of(c.slot) <= q.cursor_id) return;
+      if (c.sort_key == q.cursor_key && name_of(c.slot) <= q.cursor_name) return;
     }
     if (heap.size() < keep) {
       heap.push_back(c);
@@ -285,7 +273,7 @@ absl::btree_map<std::pair<std::string, std::string>, CapacityCell> SpecialistInd
       if (day >= h.valid_from && day <= h.valid_to) {
         cell.contracted += h.contracted;
         cell.committed += h.committed;
-        cell.available += std::max(0.0, h.contracted - h.committed);
+        cell.available += AvailableHours(h.contracted, h.committed);
       }
       if (h.accepting) ++cell.accepting;
     }

@@ -23,6 +23,12 @@ namespace expertise::registry {
 
 using SpecialistPtr = std::shared_ptr<const v1::Specialist>;
 
+// Available hours per week: contracted minus committed, never negative
+// (over-commitment is recorded, not shown as negative capacity).
+inline double AvailableHours(double contracted, double committed) {
+  return contracted > committed ? contracted - committed : 0.0;
+}
+
 // Days since 1970-01-01 (UTC civil days).
 using DayNumber = int32_t;
 
@@ -50,7 +56,7 @@ struct SearchQuery {
   // Keyset cursor: return only results after (key, id) in the order.
   bool has_cursor = false;
   double cursor_key = 0;
-  std::string cursor_id;
+  std::string cursor_name;  // resource name of the last result
   size_t limit = 50;
 };
 
@@ -106,9 +112,6 @@ class SpecialistIndex {
   absl::btree_map<std::pair<std::string, std::string>, CapacityCell> Summarise(
       DayNumber day, uint64_t role_mask, const std::vector<int>& authorities) const;
 
-  // Returns the available hours of `s` on `day`: contracted minus committed,
-  // never negative, and 0 outside the capacity's validity window.
-  static double AvailableOn(const v1::Capacity& capacity, DayNumber day);
   static DayNumber ToDayNumber(int year, int month, int day);
 
  private:
