@@ -27,6 +27,9 @@ enum ExitCode {
   kExitUnavailable = 3,   // server unreachable, overloaded or too slow
   kExitNotFound = 4,      // the named resource does not exist
   kExitConflict = 5,      // ALREADY_EXISTS or a stale etag (FAILED_PRECONDITION)
+  kExitImportRejects = 6,       // import SUCCEEDED_WITH_REJECTS
+  kExitImportFailed = 7,        // import FAILED (policy or withdrawal guard); nothing changed
+  kExitImportPluginFailed = 8,  // the plugin crashed, hung, was refused or misbehaved; nothing changed
 };
 
 enum class OutputFormat { kTable, kJson, kCsv };

@@ -30,6 +30,9 @@ int main(int argc, char** argv) {
   SetupAuthorities(app, ctx, &exit_code);
   SetupRegions(app, ctx, &exit_code);
   SetupUpsert(app, ctx, &exit_code);
+  SetupImport(app, ctx, &exit_code);
+  SetupImports(app, ctx, &exit_code);
+  SetupPlugins(app, ctx, &exit_code);
 
   try {
     app.parse(argc, argv);

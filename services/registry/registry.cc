@@ -240,10 +240,12 @@ absl::Status Registry::CheckRecord(const v1::Specialist& record, const std::stri
 }
 
 absl::Status Registry::CommitAndPublish(std::vector<std::shared_ptr<v1::Specialist>> records,
-                                        std::vector<std::string> deletes) {
+                                        std::vector<std::string> deletes,
+                                        std::optional<ImportWrite> import) {
   WriteBatch batch;
   for (const auto& r : records) batch.puts.push_back(r.get());
   batch.deletes = deletes;
+  batch.import = std::move(import);
   RETURN_IF_ERROR(store_->Commit(batch));
   MutexLock lock(&mu_);
   for (const std::string& id : deletes) index_.Remove(id);

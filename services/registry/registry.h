@@ -31,6 +31,10 @@ struct RegistryOptions {
   int default_page_size = 50;
   int max_page_size = 1000;
   int max_batch_size = 1000;
+  // Largest import, in records plus client rejects.
+  int max_import_records = 200000;
+  // Rejects kept per import (all are counted).
+  int max_stored_rejects = 10000;
 };
 
 // Thread-safe. Reads run concurrently; writes are serialised, committed to
@@ -60,6 +64,19 @@ class Registry {
       const v1::ListLocalAuthoritiesRequest& request) const;
   v1::ListRegionsResponse ListRegions() const;
 
+  // One whole import stream, gathered by the adapter (registry_import.cc).
+  struct ImportStream {
+    v1::ImportHeader header;
+    std::vector<v1::ImportedRecord> records;
+    std::vector<v1::ImportReject> rejects;  // found by the client
+    v1::ImportEnd end;
+  };
+  absl::StatusOr<v1::Import> ImportSpecialists(ImportStream stream);
+  absl::StatusOr<v1::Import> GetImport(const v1::GetImportRequest& request);
+  absl::StatusOr<v1::ListImportRejectsResponse> ListImportRejects(
+      const v1::ListImportRejectsRequest& request);
+  absl::StatusOr<v1::ImportCursor> GetImportCursor(const v1::GetImportCursorRequest& request);
+
   const RegionInfo& region() const { return region_; }
   size_t size() const;
 
@@ -78,10 +95,14 @@ class Registry {
   void Stamp(v1::Specialist* record, const v1::Specialist* previous, absl::Time now) const;
   // Validates a record built from a request and prepares it for storage.
   absl::Status CheckRecord(const v1::Specialist& record, const std::string& prefix) const;
-  // Commits `records` and `deletes`, then publishes them to the index.
+  // Commits `records` and `deletes` (and an import's record), then
+  // publishes them to the index.
   absl::Status CommitAndPublish(std::vector<std::shared_ptr<v1::Specialist>> records,
-                                std::vector<std::string> deletes)
+                                std::vector<std::string> deletes,
+                                std::optional<ImportWrite> import = std::nullopt)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Parses `regions/{region}/imports/{id}` into the id.
+  absl::StatusOr<std::string> ParseImportName(const std::string& name, absl::string_view field) const;
   // Shared body of UpdateSpecialist and UpdateCapacity.
   absl::StatusOr<v1::Specialist> ApplyUpdate(
       const std::string& id, const std::string& etag,

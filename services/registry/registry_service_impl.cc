@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "services/common/grpc_status.h"
+#include "services/common/errors.h"
 #include "services/common/logging.h"
 
 namespace expertise::registry {
@@ -153,6 +154,160 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ListRegions(
     *response = r.ListRegions();
     return absl::OkStatus();
   });
+}
+
+grpc::ServerUnaryReactor* RegistryServiceImpl::GetImport(grpc::CallbackServerContext* ctx,
+                                                         const v1::GetImportRequest* request,
+                                                         v1::Import* response) {
+  return Dispatch(ctx, "GetImport", [=](Registry& r) { return Store(r.GetImport(*request), response); });
+}
+
+grpc::ServerUnaryReactor* RegistryServiceImpl::ListImportRejects(
+    grpc::CallbackServerContext* ctx, const v1::ListImportRejectsRequest* request,
+    v1::ListImportRejectsResponse* response) {
+  return Dispatch(ctx, "ListImportRejects",
+                  [=](Registry& r) { return Store(r.ListImportRejects(*request), response); });
+}
+
+grpc::ServerUnaryReactor* RegistryServiceImpl::GetImportCursor(grpc::CallbackServerContext* ctx,
+                                                               const v1::GetImportCursorRequest* request,
+                                                               v1::ImportCursor* response) {
+  return Dispatch(ctx, "GetImportCursor",
+                  [=](Registry& r) { return Store(r.GetImportCursor(*request), response); });
+}
+
+// Reads the whole import stream, checking its shape as it arrives, then
+// hands it to the executor. Memory is bounded by the registry's import
+// limits, checked per message.
+class RegistryServiceImpl::ImportReactor final
+    : public grpc::ServerReadReactor<v1::ImportSpecialistsRequest> {
+ public:
+  ImportReactor(grpc::CallbackServerContext* ctx, v1::Import* response, Executor* executor,
+                Registry* registry)
+      : ctx_(ctx), response_(response), executor_(executor), registry_(registry) {
+    if (registry_ == nullptr) {
+      Finish(ToGrpcStatus(absl::UnavailableError("the registry is starting up; retry shortly"), kErrorDomain));
+      return;
+    }
+    StartRead(&message_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      OnStreamEnd();
+      return;
+    }
+    absl::Status status = Accept();
+    if (!status.ok()) {
+      Finish(ToGrpcStatus(status, kErrorDomain));
+      return;
+    }
+    StartRead(&message_);
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  static constexpr size_t kMaxImportBytes = size_t{512} << 20;
+  static constexpr int kMaxPerBatch = 1000;
+
+  absl::Status Accept() {
+    switch (message_.part_case()) {
+      case v1::ImportSpecialistsRequest::kHeader:
+        if (got_header_) return InvalidFieldError("header", "must be sent once, first");
+        got_header_ = true;
+        stream_.header = std::move(*message_.mutable_header());
+        return absl::OkStatus();
+      case v1::ImportSpecialistsRequest::kBatch: {
+        if (!got_header_) return InvalidFieldError("header", "must come before any batch");
+        if (got_end_) return InvalidFieldError("batch", "must not follow the end message");
+        v1::ImportBatch& batch = *message_.mutable_batch();
+        if (batch.records_size() > kMaxPerBatch || batch.rejects_size() > kMaxPerBatch) {
+          return InvalidFieldError("batch", absl::StrCat("at most ", kMaxPerBatch, " records and ",
+                                                         kMaxPerBatch, " rejects per batch"));
+        }
+        bytes_ += batch.ByteSizeLong();
+        const size_t count = stream_.records.size() + stream_.rejects.size() +
+                             static_cast<size_t>(batch.records_size() + batch.rejects_size());
+        if (bytes_ > kMaxImportBytes || count > 200000) {
+          return absl::ResourceExhaustedError(
+              "the import is over 200,000 records or 512 MiB; split the input into several imports");
+        }
+        for (auto& r : *batch.mutable_records()) stream_.records.push_back(std::move(r));
+        for (auto& r : *batch.mutable_rejects()) stream_.rejects.push_back(std::move(r));
+        return absl::OkStatus();
+      }
+      case v1::ImportSpecialistsRequest::kEnd:
+        if (!got_header_) return InvalidFieldError("header", "must come before the end message");
+        if (got_end_) return InvalidFieldError("end", "must be sent once");
+        got_end_ = true;
+        stream_.end = std::move(*message_.mutable_end());
+        return absl::OkStatus();
+      default:
+        return InvalidFieldError("part", "one of header, batch or end is required");
+    }
+  }
+
+  void OnStreamEnd() {
+    if (ctx_->IsCancelled()) {
+      Finish(ToGrpcStatus(absl::CancelledError("the import was cancelled; nothing was imported"), kErrorDomain));
+      return;
+    }
+    if (!got_header_ || !got_end_) {
+      Finish(ToGrpcStatus(
+          WithReason(absl::InvalidArgumentError(
+                         "the import stream ended without its end message; nothing was imported"),
+                     "IMPORT_INCOMPLETE"),
+          kErrorDomain));
+      return;
+    }
+    const bool queued = executor_->Submit([this] {
+      absl::Status status;
+      if (ctx_->IsCancelled()) {
+        status = absl::CancelledError("the import was cancelled before it ran; nothing was imported");
+      } else {
+        absl::StatusOr<v1::Import> result = registry_->ImportSpecialists(std::move(stream_));
+        status = result.status();
+        if (result.ok()) {
+          *response_ = *std::move(result);
+          LogEvent(ImportLog(), spdlog::level::info, "import",
+                   {{"import", response_->name()},
+                    {"authority", response_->authority()},
+                    {"source", response_->source()},
+                    {"state", v1::Import::State_Name(response_->state())},
+                    {"created", response_->created_count()},
+                    {"updated", response_->updated_count()},
+                    {"withdrawn", response_->withdrawn_count()},
+                    {"rejects", response_->reject_count()}});
+        }
+      }
+      Finish(ToGrpcStatus(status, kErrorDomain));
+    });
+    if (!queued) {
+      Finish(ToGrpcStatus(absl::ResourceExhaustedError("the registry is overloaded; retry the import later"),
+                          kErrorDomain));
+    }
+  }
+
+  static spdlog::logger& ImportLog() {
+    static spdlog::logger* const logger = GetLogger("registry.import").get();
+    return *logger;
+  }
+
+  grpc::CallbackServerContext* const ctx_;
+  v1::Import* const response_;
+  Executor* const executor_;
+  Registry* const registry_;
+  v1::ImportSpecialistsRequest message_;
+  Registry::ImportStream stream_;
+  size_t bytes_ = 0;
+  bool got_header_ = false;
+  bool got_end_ = false;
+};
+
+grpc::ServerReadReactor<v1::ImportSpecialistsRequest>* RegistryServiceImpl::ImportSpecialists(
+    grpc::CallbackServerContext* ctx, v1::Import* response) {
+  return new ImportReactor(ctx, response, executor_, registry_.load(std::memory_order_acquire));
 }
 
 }  // namespace expertise::registry

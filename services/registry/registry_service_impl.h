@@ -62,8 +62,23 @@ class RegistryServiceImpl final : public v1::RegistryService::CallbackService {
   grpc::ServerUnaryReactor* ListRegions(grpc::CallbackServerContext* ctx,
                                         const v1::ListRegionsRequest* request,
                                         v1::ListRegionsResponse* response) override;
+  // Gathers the stream on gRPC's threads (appending only), then runs the
+  // import on the executor once the client has sent everything.
+  grpc::ServerReadReactor<v1::ImportSpecialistsRequest>* ImportSpecialists(
+      grpc::CallbackServerContext* ctx, v1::Import* response) override;
+  grpc::ServerUnaryReactor* GetImport(grpc::CallbackServerContext* ctx,
+                                      const v1::GetImportRequest* request,
+                                      v1::Import* response) override;
+  grpc::ServerUnaryReactor* ListImportRejects(grpc::CallbackServerContext* ctx,
+                                              const v1::ListImportRejectsRequest* request,
+                                              v1::ListImportRejectsResponse* response) override;
+  grpc::ServerUnaryReactor* GetImportCursor(grpc::CallbackServerContext* ctx,
+                                            const v1::GetImportCursorRequest* request,
+                                            v1::ImportCursor* response) override;
 
  private:
+  class ImportReactor;
+
   // Runs `work` on the executor and finishes the call with its status.
   grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* ctx, const char* method,
                                      std::function<absl::Status(Registry&)> work);

@@ -6,13 +6,24 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
-#include "expertise/registry/v1/specialist.pb.h"
+#include "expertise/registry/v1/registry_service.pb.h"
 
 namespace expertise::registry {
+
+// The record of an import, stored in the same transaction as its changes.
+struct ImportWrite {
+  std::string id;  // the import id
+  const v1::Import* import = nullptr;
+  const std::vector<v1::ImportReject>* rejects = nullptr;  // stored in order
+  // Incremental imports: the cursor saved for (authority, source).
+  const v1::ImportCursor* cursor = nullptr;
+  std::string cursor_authority, cursor_source;
+};
 
 // One atomic change: every put and delete is applied, or none.
 struct WriteBatch {
@@ -20,6 +31,8 @@ struct WriteBatch {
   std::vector<const v1::Specialist*> puts;
   // Ids of records to delete, with all their data.
   std::vector<std::string> deletes;
+  // Set for imports.
+  std::optional<ImportWrite> import;
 };
 
 // Implementations are not thread-safe: the Registry serialises writers and
@@ -34,6 +47,18 @@ class SpecialistStore {
   // Applies `batch` atomically and durably: when this returns OK the change
   // survives a crash or power loss.
   virtual absl::Status Commit(const WriteBatch& batch) = 0;
+
+  // The stored import with this id, or nullopt.
+  virtual absl::StatusOr<std::optional<v1::Import>> GetImport(const std::string& id) = 0;
+
+  // Up to `limit` rejects of an import from position `offset` (0-based).
+  virtual absl::StatusOr<std::vector<v1::ImportReject>> ListImportRejects(const std::string& id,
+                                                                          int64_t offset,
+                                                                          int limit) = 0;
+
+  // The saved cursor of (authority, source), or nullopt.
+  virtual absl::StatusOr<std::optional<v1::ImportCursor>> GetImportCursor(
+      const std::string& authority, const std::string& source) = 0;
 
   // Returns the schema version the store is at.
   virtual int schema_version() const = 0;

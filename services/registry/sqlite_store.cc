@@ -38,6 +38,25 @@ constexpr Migration kMigrations[] = {
       ) STRICT;
       CREATE INDEX specialists_by_role ON specialists(role);
      )sql"},
+    {2, "imports, their rejects and incremental cursors",
+     R"sql(
+      CREATE TABLE imports (
+        id     TEXT PRIMARY KEY,
+        record BLOB NOT NULL              -- expertise.registry.v1.Import
+      ) STRICT;
+      CREATE TABLE import_rejects (
+        import_id TEXT NOT NULL REFERENCES imports(id),
+        position  INTEGER NOT NULL,
+        record    BLOB NOT NULL,          -- expertise.registry.v1.ImportReject
+        PRIMARY KEY (import_id, position)
+      ) STRICT, WITHOUT ROWID;
+      CREATE TABLE import_cursors (
+        authority TEXT NOT NULL,
+        source    TEXT NOT NULL,
+        record    BLOB NOT NULL,          -- expertise.registry.v1.ImportCursor
+        PRIMARY KEY (authority, source)
+      ) STRICT, WITHOUT ROWID;
+     )sql"},
 };
 
 // Closes a statement on every path out of a scope.
@@ -205,10 +224,101 @@ absl::Status SqliteStore::LoadAll(const std::function<absl::Status(v1::Specialis
   return absl::OkStatus();
 }
 
+absl::Status SqliteStore::WriteImport(const ImportWrite& write) {
+  std::string blob;
+  Statement insert(db_, "INSERT INTO imports(id, record) VALUES (?1, ?2)");
+  if (!insert.ok()) return SqliteError(db_, "preparing import insert");
+  if (!write.import->SerializeToString(&blob)) return absl::InternalError("cannot encode import");
+  sqlite3_bind_text(insert.get(), 1, write.id.data(), static_cast<int>(write.id.size()), SQLITE_STATIC);
+  sqlite3_bind_blob(insert.get(), 2, blob.data(), static_cast<int>(blob.size()), SQLITE_STATIC);
+  if (sqlite3_step(insert.get()) != SQLITE_DONE) return SqliteError(db_, "writing import");
+  if (write.rejects != nullptr) {
+    Statement reject(db_, "INSERT INTO import_rejects(import_id, position, record) VALUES (?1, ?2, ?3)");
+    if (!reject.ok()) return SqliteError(db_, "preparing reject insert");
+    int64_t position = 0;
+    for (const v1::ImportReject& r : *write.rejects) {
+      blob.clear();
+      if (!r.SerializeToString(&blob)) return absl::InternalError("cannot encode reject");
+      sqlite3_bind_text(reject.get(), 1, write.id.data(), static_cast<int>(write.id.size()), SQLITE_STATIC);
+      sqlite3_bind_int64(reject.get(), 2, position++);
+      sqlite3_bind_blob(reject.get(), 3, blob.data(), static_cast<int>(blob.size()), SQLITE_STATIC);
+      if (sqlite3_step(reject.get()) != SQLITE_DONE) return SqliteError(db_, "writing reject");
+      sqlite3_reset(reject.get());
+    }
+  }
+  if (write.cursor != nullptr) {
+    Statement cursor(db_, R"sql(
+        INSERT INTO import_cursors(authority, source, record) VALUES (?1, ?2, ?3)
+        ON CONFLICT(authority, source) DO UPDATE SET record = ?3)sql");
+    if (!cursor.ok()) return SqliteError(db_, "preparing cursor upsert");
+    blob.clear();
+    if (!write.cursor->SerializeToString(&blob)) return absl::InternalError("cannot encode cursor");
+    sqlite3_bind_text(cursor.get(), 1, write.cursor_authority.data(),
+                      static_cast<int>(write.cursor_authority.size()), SQLITE_STATIC);
+    sqlite3_bind_text(cursor.get(), 2, write.cursor_source.data(),
+                      static_cast<int>(write.cursor_source.size()), SQLITE_STATIC);
+    sqlite3_bind_blob(cursor.get(), 3, blob.data(), static_cast<int>(blob.size()), SQLITE_STATIC);
+    if (sqlite3_step(cursor.get()) != SQLITE_DONE) return SqliteError(db_, "writing cursor");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<v1::Import>> SqliteStore::GetImport(const std::string& id) {
+  Statement select(db_, "SELECT record FROM imports WHERE id = ?1");
+  if (!select.ok()) return SqliteError(db_, "preparing import read");
+  sqlite3_bind_text(select.get(), 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
+  const int rc = sqlite3_step(select.get());
+  if (rc == SQLITE_DONE) return std::nullopt;
+  if (rc != SQLITE_ROW) return SqliteError(db_, "reading import");
+  v1::Import import;
+  if (!import.ParseFromArray(sqlite3_column_blob(select.get(), 0), sqlite3_column_bytes(select.get(), 0))) {
+    return absl::DataLossError(absl::StrCat("stored import ", id, " cannot be decoded"));
+  }
+  return import;
+}
+
+absl::StatusOr<std::vector<v1::ImportReject>> SqliteStore::ListImportRejects(const std::string& id,
+                                                                             int64_t offset, int limit) {
+  Statement select(db_, R"sql(
+      SELECT record FROM import_rejects WHERE import_id = ?1 AND position >= ?2
+      ORDER BY position LIMIT ?3)sql");
+  if (!select.ok()) return SqliteError(db_, "preparing reject read");
+  sqlite3_bind_text(select.get(), 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
+  sqlite3_bind_int64(select.get(), 2, offset);
+  sqlite3_bind_int(select.get(), 3, limit);
+  std::vector<v1::ImportReject> out;
+  int rc;
+  while ((rc = sqlite3_step(select.get())) == SQLITE_ROW) {
+    v1::ImportReject& r = out.emplace_back();
+    if (!r.ParseFromArray(sqlite3_column_blob(select.get(), 0), sqlite3_column_bytes(select.get(), 0))) {
+      return absl::DataLossError("a stored reject cannot be decoded");
+    }
+  }
+  if (rc != SQLITE_DONE) return SqliteError(db_, "reading rejects");
+  return out;
+}
+
+absl::StatusOr<std::optional<v1::ImportCursor>> SqliteStore::GetImportCursor(const std::string& authority,
+                                                                            const std::string& source) {
+  Statement select(db_, "SELECT record FROM import_cursors WHERE authority = ?1 AND source = ?2");
+  if (!select.ok()) return SqliteError(db_, "preparing cursor read");
+  sqlite3_bind_text(select.get(), 1, authority.data(), static_cast<int>(authority.size()), SQLITE_STATIC);
+  sqlite3_bind_text(select.get(), 2, source.data(), static_cast<int>(source.size()), SQLITE_STATIC);
+  const int rc = sqlite3_step(select.get());
+  if (rc == SQLITE_DONE) return std::nullopt;
+  if (rc != SQLITE_ROW) return SqliteError(db_, "reading cursor");
+  v1::ImportCursor cursor;
+  if (!cursor.ParseFromArray(sqlite3_column_blob(select.get(), 0), sqlite3_column_bytes(select.get(), 0))) {
+    return absl::DataLossError("a stored cursor cannot be decoded");
+  }
+  return cursor;
+}
+
 absl::Status SqliteStore::Commit(const WriteBatch& batch) {
-  if (batch.puts.empty() && batch.deletes.empty()) return absl::OkStatus();
+  if (batch.puts.empty() && batch.deletes.empty() && !batch.import) return absl::OkStatus();
   RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
   absl::Status status = [&]() -> absl::Status {
+    if (batch.import) RETURN_IF_ERROR(WriteImport(*batch.import));
     Statement upsert(db_, R"sql(
         INSERT INTO specialists(id, owning_authority, source, external_id, role, latitude,
                                 longitude, contracted_hours, committed_hours, etag,

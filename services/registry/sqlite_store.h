@@ -28,12 +28,19 @@ class SqliteStore final : public SpecialistStore {
 
   absl::Status LoadAll(const std::function<absl::Status(v1::Specialist)>& visit) override;
   absl::Status Commit(const WriteBatch& batch) override;
+  absl::StatusOr<std::optional<v1::Import>> GetImport(const std::string& id) override;
+  absl::StatusOr<std::vector<v1::ImportReject>> ListImportRejects(const std::string& id,
+                                                                  int64_t offset,
+                                                                  int limit) override;
+  absl::StatusOr<std::optional<v1::ImportCursor>> GetImportCursor(
+      const std::string& authority, const std::string& source) override;
   int schema_version() const override { return schema_version_; }
 
  private:
   explicit SqliteStore(sqlite3* db) : db_(db) {}
   absl::Status Exec(const char* sql);
   absl::Status Migrate();
+  absl::Status WriteImport(const ImportWrite& write);
 
   sqlite3* db_;
   int schema_version_ = 0;

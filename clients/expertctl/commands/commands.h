@@ -18,6 +18,34 @@ void SetupTaxonomy(CLI::App& app, const Context& ctx, int* exit_code);
 void SetupAuthorities(CLI::App& app, const Context& ctx, int* exit_code);
 void SetupRegions(CLI::App& app, const Context& ctx, int* exit_code);
 void SetupUpsert(CLI::App& app, const Context& ctx, int* exit_code);
+void SetupImport(CLI::App& app, const Context& ctx, int* exit_code);
+void SetupImports(CLI::App& app, const Context& ctx, int* exit_code);
+void SetupPlugins(CLI::App& app, const Context& ctx, int* exit_code);
+
+struct ImportCommandOptions {
+  std::string plugin;
+  std::string authority;
+  std::string config_file;
+  std::string mode = "snapshot";
+  std::string on_record_error = "fail";
+  double max_withdraw_percent = -1;  // < 0: the registry's default (20%)
+  bool force = false;
+  bool dry_run = false;
+  std::string import_id;
+  std::string source;
+  double plugin_timeout_seconds = 1800;
+  uint64_t memory_mb = 1024;
+  std::string min_isolation = "seccomp";
+  bool no_sandbox = false;
+  bool in_process = false;
+  bool wait_for_debugger = false;
+  std::vector<std::string> plugin_dirs;
+  std::string progress = "auto";
+  std::string input;
+};
+int RunImport(const Context& ctx, const ImportCommandOptions& options);
+// Parses fail, skip or skip_up_to:N%.
+bool ParseRejectPolicy(const std::string& text, registry::v1::RejectPolicy* policy, std::string* error);
 
 // Parses "YYYY-MM-DD" into a google.type.Date; false if malformed.
 bool ParseDate(const std::string& text, google::type::Date* date);

@@ -1,0 +1,35 @@
+// expertise-importer: the importer host for operators and schedulers. The
+// same import and plugin commands as expertctl, without the query verbs.
+
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "clients/expertctl/commands/commands.h"
+
+int main(int argc, char** argv) {
+  using namespace expertise::expertctl;
+  Context ctx{.global = {}, .out = &std::cout, .err = &std::cerr};
+  int exit_code = kExitOk;
+  CLI::App app{"expertise-importer: run importer plugins, sandboxed, into a regional registry"};
+  app.add_option("--server,-s", ctx.global.server, "Registry address host:port")
+      ->envname("EXPERTCTL_SERVER")
+      ->default_val("127.0.0.1:50051");
+  app.add_option("--output,-o", ctx.global.output, "Output format: table, json or csv")
+      ->check(CLI::IsMember({"table", "json", "csv"}))
+      ->default_val("table");
+  app.add_option("--timeout", ctx.global.timeout_seconds, "Seconds to wait for each call")
+      ->check(CLI::PositiveNumber)
+      ->default_val(10);
+  app.require_subcommand(1);
+  SetupImport(app, ctx, &exit_code);
+  SetupImports(app, ctx, &exit_code);
+  SetupPlugins(app, ctx, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : kExitUsage;
+  }
+  return exit_code;
+}
