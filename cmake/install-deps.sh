@@ -13,8 +13,11 @@ packages=(
   golang-github-gogo-googleapis-dev grpc-proto
   # storage, logging, CLI, JSON
   libsqlite3-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
-  # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
+  # importer sandbox: bubblewrap (namespaces) and libseccomp (syscall filter);
+  # OpenSSL for plugin file hashes (SHA-256)
+  bubblewrap libseccomp-dev libssl-dev
+  # tests and benchmarks; clang-14 and libclang-rt-14-dev for the libFuzzer targets
+  libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev
 )
 
 missing=()

@@ -4,9 +4,12 @@
 #
 #   1. every test under AddressSanitizer + UndefinedBehaviorSanitizer;
 #   2. the concurrency tests (ctest label "concurrency") under ThreadSanitizer;
-#   3. buf lint of the protos (buf comes from the npm registry, for checking only).
+#   3. the libFuzzer targets (clang): corpus replayed as regression tests,
+#      then each target fuzzed for FUZZ_SECONDS (default 30);
+#   4. buf lint of the protos (buf comes from the npm registry, for checking only).
 #
-# Set EXPERTISE_SKIP_TSAN=1 or EXPERTISE_SKIP_BUF=1 to skip a stage locally.
+# Set EXPERTISE_SKIP_TSAN=1, EXPERTISE_SKIP_FUZZ=1 or EXPERTISE_SKIP_BUF=1 to
+# skip a stage locally.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -32,6 +35,11 @@ if [ "${EXPERTISE_SKIP_TSAN:-0}" != 1 ]; then
   echo "== test: concurrency (TSan)"
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
     ctest --test-dir build/tsan -L concurrency -j "$jobs" --output-on-failure --no-tests=error
+fi
+
+if [ "${EXPERTISE_SKIP_FUZZ:-0}" != 1 ]; then
+  echo "== fuzz: replay corpora, then fuzz each target briefly"
+  bash tests/fuzz.sh
 fi
 
 if [ "${EXPERTISE_SKIP_BUF:-0}" != 1 ]; then

@@ -37,9 +37,15 @@ namespace fs = std::filesystem;
 // the runtime and sanitizers need.
 std::vector<std::string> ChildEnvironment() {
   std::vector<std::string> env = {"PATH=/usr/bin:/bin", "LANG=C.UTF-8"};
-  for (const char* name : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS", "LSAN_OPTIONS"}) {
+  for (const char* name : {"UBSAN_OPTIONS", "TSAN_OPTIONS", "LSAN_OPTIONS"}) {
     if (const char* value = std::getenv(name)) env.push_back(absl::StrCat(name, "=", value));
   }
+  // In sanitizer builds of the runner, a plugin's crash must stay a signal
+  // the host can name, not become an AddressSanitizer report and exit 1.
+  // (Ignored by non-sanitizer builds.)
+  const char* asan = std::getenv("ASAN_OPTIONS");
+  env.push_back(absl::StrCat("ASAN_OPTIONS=", asan ? asan : "", asan && *asan ? ":" : "",
+                             "handle_segv=0:handle_sigbus=0:handle_sigfpe=0:handle_abort=0"));
   return env;
 }
 
@@ -652,6 +658,7 @@ std::string DescribeRun(const RunResult& result) {
       line = absl::StrCat(who, " finished (result ", result.plugin_result, ")");
       break;
     case RunEnd::kLoadFailed:
+      return result.cause;  // names the plugin and what to rebuild or upgrade
     case RunEnd::kIsolationRefused:
     case RunEnd::kConfigRejected:
     case RunEnd::kHostError:

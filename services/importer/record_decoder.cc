@@ -42,7 +42,7 @@ RejectReason ReasonForViolation(const std::string& description) {
   if (absl::StrContains(description, "is required") || absl::StrContains(description, "at least one")) {
     return RejectReason::kRequired;
   }
-  if (absl::StrContains(description, "unknown code") || absl::StrContains(description, "not a known")) {
+  if (absl::StrContains(description, "unknown") || absl::StrContains(description, "not a known")) {
     return RejectReason::kReference;
   }
   return RejectReason::kValue;

@@ -33,7 +33,7 @@ v1::ImportReject::Reason ReasonFor(const std::string& description) {
   if (absl::StrContains(description, "is required") || absl::StrContains(description, "at least one")) {
     return v1::ImportReject::REQUIRED;
   }
-  if (absl::StrContains(description, "unknown code") || absl::StrContains(description, "not a known")) {
+  if (absl::StrContains(description, "unknown") || absl::StrContains(description, "not a known")) {
     return v1::ImportReject::REFERENCE;
   }
   return v1::ImportReject::VALUE;

@@ -1,40 +1,81 @@
-// expertise-sampledata: writes synthetic specialists as JSON lines, one
-// expertise.registry.v1.Specialist per line, ready for `expertctl upsert`.
+// expertise-sampledata: writes synthetic specialists (invented people) as
+// JSON lines, one expertise.registry.v1.Specialist per line, ready for
+// `expertctl upsert`; or, with --format, as a csv, openreferral or fhir input
+// file for `expertctl import`. See docs/sample-data.md.
 
-#include <cstdio>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
-#include <google/protobuf/util/json_util.h>
 
 #include "services/common/reference/reference_data.h"
 #include "services/registry/sample_data.h"
+#include "services/registry/sample_formats.h"
 
 int main(int argc, char** argv) {
-  std::string region_arg;
-  expertise::registry::SampleOptions options;
-  CLI::App app{"expertise-sampledata: synthetic SEND specialists (invented people) as JSON lines"};
-  app.add_option("--region", region_arg, "Region: E12 code or id such as north-east")->required();
+  namespace registry = expertise::registry;
+  std::string region_arg, authority_arg, format_arg = "jsonl";
+  registry::SampleOptions options;
+  CLI::App app{"expertise-sampledata: synthetic SEND specialists (invented people) as JSON lines "
+               "or importer input files"};
+  app.add_option("--region", region_arg,
+                 "Region: E12 code or id such as north-east (default: the --authority's region)");
+  app.add_option("--authority", authority_arg,
+                 "Only specialists owned by this authority (GSS code); --count of them");
   app.add_option("--count", options.count, "Number of specialists")
       ->default_val(1000)->check(CLI::Range(1, 10000000));
   app.add_option("--seed", options.seed, "Seed; the same seed gives the same data")->default_val(1);
-  app.add_option("--source", options.source, "Source name written into every record")
+  app.add_option("--source", options.source, "Source name written into every JSON line")
       ->default_val("sample-hr");
+  app.add_option("--format", format_arg, "jsonl (expertctl upsert), or csv, openreferral or fhir "
+                                         "(expertctl import --plugin NAME)")
+      ->default_val("jsonl")
+      ->check(CLI::IsMember({"jsonl", "csv", "openreferral", "fhir"}));
   CLI11_PARSE(app, argc, argv);
 
-  const expertise::RegionInfo* region = expertise::ReferenceData::Get().FindRegion(region_arg);
+  const expertise::ReferenceData& reference = expertise::ReferenceData::Get();
+  const expertise::AuthorityInfo* authority = nullptr;
+  if (!authority_arg.empty()) {
+    authority = reference.FindAuthority(authority_arg);
+    if (!authority) {
+      std::cerr << "expertise-sampledata: unknown authority '" << authority_arg
+                << "': use an ONS GSS code such as E08000001\n";
+      return 2;
+    }
+    // Every authority's records are drawn from its region's sequence, so
+    // asking for many makes the generator hold tens of times as many.
+    if (options.count > 10000) {
+      std::cerr << "expertise-sampledata: --count is at most 10000 with --authority\n";
+      return 2;
+    }
+    if (region_arg.empty()) region_arg = authority->region_code;
+  }
+  if (region_arg.empty()) {
+    std::cerr << "expertise-sampledata: give --region (or --authority)\n";
+    return 2;
+  }
+  const expertise::RegionInfo* region = reference.FindRegion(region_arg);
   if (!region) {
     std::cerr << "expertise-sampledata: unknown region '" << region_arg
               << "': use E12000001 to E12000009 or an id such as north-east\n";
     return 2;
   }
-  google::protobuf::util::JsonPrintOptions json;
-  json.preserve_proto_field_names = true;
-  std::string line;
-  for (const auto& s : expertise::registry::GenerateSpecialists(*region, options)) {
-    line.clear();
-    if (!google::protobuf::util::MessageToJsonString(s, &line, json).ok()) return 1;
-    std::cout << line << '\n';
+
+  std::vector<expertise::registry::v1::Specialist> specialists;
+  if (authority) {
+    auto selected = registry::GenerateAuthoritySpecialists(*region, authority->code, options);
+    if (!selected.ok()) {
+      std::cerr << "expertise-sampledata: " << selected.status().message() << "\n";
+      return 2;
+    }
+    specialists = *std::move(selected);
+  } else {
+    specialists = registry::GenerateSpecialists(*region, options);
   }
-  return std::cout.flush() ? 0 : 1;
+  const absl::Status written =
+      registry::WriteSamples(*registry::ParseSampleFormat(format_arg), specialists, std::cout);
+  if (!written.ok()) {
+    std::cerr << "expertise-sampledata: " << written.message() << "\n";
+    return 1;
+  }
+  return 0;
 }
