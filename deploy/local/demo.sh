@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The main job on a fresh Debian 12 machine: installs what is needed, builds,
 # starts a regional registry (North West) on an embedded SQLite database,
-# fills it with generated sample data (invented people) through the API, and
-# runs a few coordinator queries with expertctl.
+# fills it with generated sample data (invented people): most authorities
+# through the API as JSON lines, and three authorities from their own export
+# formats (an HR CSV, an Open Referral directory, a FHIR bundle) through the
+# sandboxed importer plugins; then runs a few coordinator queries with expertctl.
 #
 #   bash deploy/local/demo.sh            # run, print, stop the registry
 #   bash deploy/local/demo.sh --keep     # leave the registry running afterwards
@@ -16,12 +18,14 @@ bash cmake/install-deps.sh
 echo "== building (Release)"
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DEXPERTISE_BUILD_TESTS=OFF -DEXPERTISE_BUILD_BENCHMARKS=OFF >/dev/null
-cmake --build build/release -j "$(nproc)" --target expertise-registry expertctl expertise-sampledata
+cmake --build build/release -j "$(nproc)" --target expertise-registry expertctl expertise-sampledata \
+  expertise-plugin-runner expertise_importer_csv expertise_importer_openreferral expertise_importer_fhir \
+  expertise-importer
 bin=$root/build/release
 
 work=$root/var/demo
 mkdir -p "$work"
-rm -f "$work"/north-west.db* "$work"/north-west.port
+rm -f "$work"/north-west.db* "$work"/north-west.port "$work"/north-west*.jsonl "$work"/*-export.*
 echo "== starting the North West registry on $work/north-west.db"
 "$bin/services/registry/expertise-registry" --region E12000002 --listen 127.0.0.1:0 \
   --db "$work/north-west.db" --port-file "$work/north-west.port" 2>>"$work/north-west.log" &
@@ -42,11 +46,41 @@ done
 export EXPERTCTL_SERVER=127.0.0.1:$(cat "$work/north-west.port")
 ctl() { echo; echo "\$ expertctl $*"; "$bin/clients/expertctl/expertctl" "$@"; }
 
-echo "== loading 8000 generated specialists (invented names; seed 2026)"
-"$bin/services/registry/expertise-sampledata" --region north-west --count 8000 --seed 2026 \
-  > "$work/north-west.jsonl"
+sampledata() { "$bin/services/registry/expertise-sampledata" "$@"; }
+# Three authorities send their own exports through the importer plugins below;
+# every other authority's records are loaded as JSON lines.
+imported=(E08000001 E06000063 E08000003)  # Bolton, Cumberland, Manchester
+
+echo "== loading generated specialists for most of the region (invented names; seed 2026)"
+sampledata --region north-west --count 8000 --seed 2026 > "$work/north-west-all.jsonl"
+exclude=()
+for la in "${imported[@]}"; do exclude+=(-e "\"owning_authority\":\"$la\""); done
+grep -v "${exclude[@]}" "$work/north-west-all.jsonl" > "$work/north-west.jsonl"
 ctl upsert -f "$work/north-west.jsonl"
 ctl upsert -f "$work/north-west.jsonl"   # the same file again changes nothing
+
+echo; echo "== importing three authorities' own exports through the importer plugins"
+# The same invented people as these authorities' lines of the 8000 above,
+# written in the formats their systems export (docs/sample-data.md).
+share() { grep -c "\"owning_authority\":\"$1\"" "$work/north-west-all.jsonl"; }
+sampledata --authority E08000001 --count "$(share E08000001)" --seed 2026 --format csv \
+  > "$work/bolton-hr-export.csv"
+sampledata --authority E06000063 --count "$(share E06000063)" --seed 2026 --format openreferral \
+  > "$work/cumberland-local-offer-export.json"
+sampledata --authority E08000003 --count "$(share E08000003)" --seed 2026 --format fhir \
+  > "$work/manchester-fhir-export.json"
+ctl plugins list
+config=$root/deploy/local/importers
+# Bolton: an HR system's CSV export.
+ctl import --plugin csv --authority E08000001 --config "$config/csv.json" "$work/bolton-hr-export.csv"
+# Cumberland: its SEND Local Offer directory, Open Referral UK (HSDS 3.0) JSON.
+ctl import --plugin openreferral --authority E06000063 --config "$config/openreferral.json" \
+  "$work/cumberland-local-offer-export.json"
+# Manchester: the community health trust's FHIR R4 bundle.
+ctl import --plugin fhir --authority E08000003 --config "$config/fhir.json" \
+  "$work/manchester-fhir-export.json"
+# The same file again: recognised as already imported, nothing runs.
+ctl import --plugin csv --authority E08000001 --config "$config/csv.json" "$work/bolton-hr-export.csv"
 
 echo; echo "== coordinator queries"
 ctl regions

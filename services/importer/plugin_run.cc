@@ -419,6 +419,13 @@ RunResult RunPlugin(const RunOptions& options, v1::RunRequest request, RunObserv
     use_bwrap = probe.ok();
     if (!probe.ok()) bwrap_note = std::string(probe.message());
   }
+  // Refuse before loading anything when the level is known to fall short.
+  if (options.no_sandbox && options.min_isolation > Isolation::kRlimits) {
+    result.end = RunEnd::kIsolationRefused;
+    result.cause = absl::StrCat("--no-sandbox gives isolation 'rlimits', below the required minimum '",
+                                IsolationName(options.min_isolation), "'");
+    return result;
+  }
   // Refuse early when bwrap is required but unavailable.
   if (options.min_isolation == Isolation::kBwrap && !use_bwrap) {
     result.end = RunEnd::kIsolationRefused;

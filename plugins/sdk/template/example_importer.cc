@@ -231,8 +231,8 @@ class ExampleImporter : public importer::Importer {
       }
 
       // The record. Field by field, see record.proto; unset values are
-      // left out of the JSON. Codes (role) must come from the taxonomy;
-      // the host rejects unknown ones with REFERENCE.
+      // left out of the JSON. Codes (role) must come from the taxonomy
+      // (`expertctl taxonomy`); the host rejects unknown ones.
       importer::SpecialistRecord record;
       record.external_id = external_id;
       record.display_name = cell("display_name");
