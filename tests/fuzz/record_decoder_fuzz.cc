@@ -10,22 +10,27 @@
 //   - every problem has a known reason and a message;
 //   - a reject (external id, field, message) survives a protobuf round trip
 //     as a registry ImportReject: proto3 strings must be valid UTF-8, or the
-//     registry fails to parse the whole import batch;
+//     registry fails to parse the whole import batch; so must every other
+//     problem's field and message (the registry's validation returns the same
+//     texts to API clients);
 //   - an accepted record survives a round trip as a registry Specialist and
 //     carries the context's authority and source.
 //
 // Seeds: tests/fuzz/corpus/record_decoder/. Run through tests/fuzz.sh.
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "expertise/registry/v1/registry_service.pb.h"
 #include "google/protobuf/stubs/logging.h"
+#include "google/protobuf/wrappers.pb.h"
 #include "services/importer/record_decoder.h"
 
 namespace {
@@ -43,6 +48,17 @@ bool SurvivesWire(const Message& message) {
   if (!message.SerializeToString(&bytes)) return false;
   Message copy;
   return copy.ParseFromString(bytes);
+}
+
+// Says which string broke the round trip, before aborting, so a crash
+// report names the culprit.
+bool ReportIfNotUtf8(const char* what, const std::string& value) {
+  google::protobuf::StringValue probe;  // a proto3 string field
+  probe.set_value(value);
+  if (SurvivesWire(probe)) return true;
+  std::fprintf(stderr, "record_decoder_fuzz: %s is not valid UTF-8 (%zu bytes): \"%s\"\n", what,
+               value.size(), absl::CHexEscape(value).c_str());
+  return false;
 }
 
 const DecodeContext& Context() {
@@ -87,7 +103,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     reject.set_external_id(external_id);
     reject.set_field(first.field);
     reject.set_message(first.message);
-    if (!SurvivesWire(reject)) std::abort();
+    bool survives = SurvivesWire(reject);
+    if (!survives) ReportIfNotUtf8("reject external_id", external_id);
+    // The other problems' texts come from the registry's validation, which
+    // returns the same texts to API clients (BadRequest field violations).
+    for (const RecordProblem& problem : problems) {
+      survives &= ReportIfNotUtf8("problem field", problem.field);
+      survives &= ReportIfNotUtf8("problem message", problem.message);
+    }
+    if (!survives) std::abort();
     return 0;
   }
 
@@ -96,6 +120,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (specialist.external_id() != external_id) std::abort();
   rv1::ImportedRecord imported;
   *imported.mutable_specialist() = specialist;
-  if (!SurvivesWire(imported)) std::abort();
+  if (!SurvivesWire(imported)) {
+    std::fprintf(stderr, "record_decoder_fuzz: accepted Specialist does not survive the wire:\n%s\n",
+                 specialist.DebugString().c_str());
+    std::abort();
+  }
   return 0;
 }

@@ -30,6 +30,8 @@
 
 #include "absl/status/status.h"
 #include "expertise/importer/v1/runner.pb.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/stubs/logging.h"
 #include "services/importer/frame_io.h"
 
@@ -93,18 +95,29 @@ Expected Reference(std::string_view stream) {
   return e;
 }
 
+// Deterministic serialization (map entries sorted), so two serializations
+// of equal messages compare equal.
+std::string Serialize(const google::protobuf::MessageLite& message) {
+  std::string out;
+  {
+    google::protobuf::io::StringOutputStream stream(&out);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    if (!message.SerializeToCodedStream(&coded)) std::abort();
+  }
+  return out;
+}
+
 // Parses like the host; a parsed message must re-serialize stably.
 template <typename Message>
 void ParseAndCheck(const std::string& payload) {
   Message message;
   if (!message.ParseFromString(payload)) return;  // the host ends the run: fine
-  std::string once;
-  if (!message.SerializeToString(&once)) std::abort();
+  const std::string once = Serialize(message);
   if (once.size() != message.ByteSizeLong()) std::abort();
   Message again;
   if (!again.ParseFromString(once)) std::abort();
-  std::string twice;
-  if (!again.SerializeToString(&twice) || twice != once) std::abort();
+  if (Serialize(again) != once) std::abort();
 }
 
 size_t ChunkSize(uint8_t selector) {
@@ -196,10 +209,7 @@ void RunnerSide(std::string_view stream) {
       break;
     }
     if (frames >= expected.frames.size()) std::abort();  // a frame the reference does not have
-    std::string bytes;
-    if (!message.SerializeToString(&bytes)) std::abort();
-    v1::HostMessage again;
-    if (!again.ParseFromString(bytes)) std::abort();
+    ParseAndCheck<v1::HostMessage>(std::string(expected.frames[frames]));
     ++frames;
   }
 }

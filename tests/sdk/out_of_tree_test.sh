@@ -96,8 +96,9 @@ cmake_args=(-S "$plugin_src" -B "$plugin_build"
   -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF)
 if [[ -n ${EXPERTISE_SDK_TEST_CXXFLAGS:-} ]]; then
   say "plugin flags: $EXPERTISE_SDK_TEST_CXXFLAGS"
-  # The plugin is a MODULE library, so CMake links it with the module
-  # linker flags; the shared ones are set too for authors who use SHARED.
+  # The plugin is a MODULE library, linked with the module linker flags
+  # (CMake also puts CMAKE_CXX_FLAGS on the link line); the shared ones are
+  # set too, as asked for, in case a plugin is built as SHARED.
   cmake_args+=(-DCMAKE_CXX_FLAGS="$EXPERTISE_SDK_TEST_CXXFLAGS"
     -DCMAKE_SHARED_LINKER_FLAGS="$EXPERTISE_SDK_TEST_CXXFLAGS"
     -DCMAKE_MODULE_LINKER_FLAGS="$EXPERTISE_SDK_TEST_CXXFLAGS")

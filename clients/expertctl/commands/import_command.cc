@@ -50,6 +50,7 @@ class ProgressPrinter {
     }
   }
   void Update(const ImportProgress& p) {
+    if (p.records + p.rejects == 0) return;  // nothing to say yet
     const double seconds = absl::ToDoubleSeconds(p.elapsed);
     const double rate = seconds > 0 ? static_cast<double>(p.records + p.rejects) / seconds : 0;
     std::string eta = "?";
