@@ -39,7 +39,9 @@ std::vector<std::string> DefaultPluginDirs() {
   }
   std::vector<std::string> dirs;
   const fs::path self = SelfDir();
-  if (!self.empty()) dirs.push_back((self / "../lib/expertise-directory/importers/1").lexically_normal());
+#ifdef EXPERTISE_INSTALL_PLUGIN_SUBDIR
+  if (!self.empty()) dirs.push_back((self / ".." / EXPERTISE_INSTALL_PLUGIN_SUBDIR).lexically_normal());
+#endif
 #ifdef EXPERTISE_BUILD_PLUGIN_DIR
   dirs.push_back(EXPERTISE_BUILD_PLUGIN_DIR);
 #endif
