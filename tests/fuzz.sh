@@ -90,9 +90,9 @@ cmake --build "$build" -j "$jobs" --target "${targets[@]/%/_fuzz}"
 echo "   built in $(($(date +%s) - started)) s"
 
 # --- run -----------------------------------------------------------------------
-# libFuzzer installs its own handlers; these make ASan/UBSan findings fatal
-# and symbolized (Debian ships the symbolizer without the plain name on PATH
-# only with some packages).
+# Sanitizer findings are fatal and stacks symbolized: the symbolizer is taken
+# from clang-14's install, as Debian puts only llvm-symbolizer-14 on PATH
+# unless the unversioned llvm package is installed too.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 if [ -z "${ASAN_SYMBOLIZER_PATH:-}" ]; then

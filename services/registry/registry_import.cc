@@ -39,14 +39,6 @@ v1::ImportReject::Reason ReasonFor(const std::string& description) {
   return v1::ImportReject::VALUE;
 }
 
-std::string PolicyText(const v1::RejectPolicy& policy) {
-  switch (policy.kind()) {
-    case v1::RejectPolicy::SKIP: return "skip";
-    case v1::RejectPolicy::SKIP_UP_TO: return absl::StrFormat("skip_up_to %g%%", policy.max_reject_percent());
-    default: return "fail";
-  }
-}
-
 void ValidateHeader(const v1::ImportHeader& h, const RegionInfo& region, const ReferenceData& reference,
                     FieldViolations* v) {
   if (h.import_id().empty()) {
