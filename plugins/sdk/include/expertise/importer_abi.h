@@ -123,7 +123,8 @@ typedef struct expertise_host_api {
    * EXPERTISE_STOP when the plugin must return. */
   int (*emit)(void* hctx, const char* json, size_t len, const expertise_location* where);
   /* A record the plugin could not turn into a valid record. raw_excerpt may
-   * be NULL; the host truncates and redacts it. Returns OK or STOP. */
+   * be NULL; it crosses to the host (truncated to 200 bytes) but is never
+   * stored or forwarded, as it may hold personal data. Returns OK or STOP. */
   int (*reject)(void* hctx, const expertise_location* where, int reason, const char* external_id,
                 const char* message, const char* raw_excerpt);
   /* Incremental mode: every record emitted before this call is covered by
