@@ -6,6 +6,7 @@
 #include "expertise/importer/v1/record.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "services/common/errors.h"
+#include "services/common/utf8.h"
 #include "services/registry/validation.h"
 
 namespace expertise::importer {
@@ -109,10 +110,10 @@ bool DecodeRecord(std::string_view json, const DecodeContext& context,
     problems->push_back({looks_like_object && !absl::StrContains(message, "Unexpected end")
                              ? RejectReason::kSchema
                              : RejectReason::kParse,
-                         "", absl::StrCat("not a SpecialistRecord: ", message.substr(0, 300))});
+                         "", absl::StrCat("not a SpecialistRecord: ", Utf8Prefix(message, 300))});
     return false;
   }
-  *external_id = record.external_id().substr(0, 128);
+  *external_id = Utf8Prefix(record.external_id(), 128);
   if (record.capacity().available_hours_per_week() != 0 || record.capacity().has_update_time()) {
     problems->push_back({RejectReason::kSchema, "capacity",
                          "available_hours_per_week and update_time are output only; do not set them"});

@@ -1,5 +1,7 @@
 #include "services/registry/validation.h"
 
+#include "services/common/utf8.h"
+
 #include <cmath>
 #include <set>
 
@@ -60,7 +62,7 @@ void CheckCodes(const google::protobuf::RepeatedPtrField<std::string>& codes,
     const std::string& code = codes[i];
     const std::string path = absl::StrCat(prefix, field, "[", i, "]");
     if (reference.TermIndex(kind, code) < 0) {
-      v->Add(path, absl::StrCat("unknown code '", code.substr(0, 80),
+      v->Add(path, absl::StrCat("unknown code '", Utf8Prefix(code, 80),
                                 "' (see ListTaxonomyTerms for the codes)"));
     } else if (!seen.insert(code).second) {
       v->Add(path, absl::StrCat("'", code, "' is listed twice"));
@@ -146,7 +148,7 @@ void ValidateSpecialist(const Specialist& s, const RegionInfo& region,
     v->Add(absl::StrCat(prefix, "owning_authority"), "is required (an ONS GSS code)");
   } else if (const AuthorityInfo* la = reference.FindAuthority(s.owning_authority()); !la) {
     v->Add(absl::StrCat(prefix, "owning_authority"),
-           absl::StrCat("'", s.owning_authority().substr(0, 20),
+           absl::StrCat("'", Utf8Prefix(s.owning_authority(), 20),
                         "' is not an English upper-tier local authority GSS code"));
   } else if (la->region_code != region.code) {
     v->Add(absl::StrCat(prefix, "owning_authority"),
@@ -170,7 +172,7 @@ void ValidateSpecialist(const Specialist& s, const RegionInfo& region,
     v->Add(absl::StrCat(prefix, "role"), "is required");
   } else if (reference.TermIndex(v1::TAXONOMY_KIND_ROLE, s.role()) < 0) {
     v->Add(absl::StrCat(prefix, "role"),
-           absl::StrCat("unknown role '", s.role().substr(0, 80),
+           absl::StrCat("unknown role '", Utf8Prefix(s.role(), 80),
                         "' (see ListTaxonomyTerms for the codes)"));
   }
   CheckCodes(s.specialisms(), v1::TAXONOMY_KIND_SPECIALISM, "specialisms", reference, prefix, v);
@@ -244,7 +246,7 @@ void ValidateSpecialist(const Specialist& s, const RegionInfo& region,
       const std::string path = absl::StrCat(prefix, "covered_authorities[", i, "]");
       const AuthorityInfo* la = reference.FindAuthority(code);
       if (!la) {
-        v->Add(path, absl::StrCat("'", code.substr(0, 20), "' is not a known GSS code"));
+        v->Add(path, absl::StrCat("'", Utf8Prefix(code, 20), "' is not a known GSS code"));
       } else if (la->code != code) {
         v->Add(path, absl::StrCat("'", code, "' is a former code; use ", la->code));
       } else if (!seen.insert(code).second) {
