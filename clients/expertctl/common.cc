@@ -125,4 +125,16 @@ std::string Hours(double value) {
   return absl::StrFormat("%.1f", rounded);
 }
 
+void AddGlobalOptions(CLI::App& app, GlobalOptions* global) {
+  app.add_option("--server,-s", global->server, "Server address host:port")
+      ->envname("EXPERTCTL_SERVER")
+      ->default_val("127.0.0.1:50051");
+  app.add_option("--output,-o", global->output, "Output format: table, json or csv")
+      ->check(CLI::IsMember({"table", "json", "csv"}))
+      ->default_val("table");
+  app.add_option("--timeout", global->timeout_seconds, "Seconds to wait for each call")
+      ->check(CLI::PositiveNumber)
+      ->default_val(10);
+}
+
 }  // namespace expertise::expertctl

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include <CLI/CLI.hpp>
 #include <grpcpp/grpcpp.h>
 
 #include "absl/status/status.h"
@@ -81,6 +82,10 @@ struct Table {
   // Writes the table as aligned text (table format) or RFC 4180 CSV.
   void Print(OutputFormat format, std::ostream& out) const;
 };
+
+// Registers --server, --output and --timeout on `app` (expertctl and
+// expertise-importer share them).
+void AddGlobalOptions(CLI::App& app, GlobalOptions* global);
 
 // Writes `message` as JSON (proto3 JSON mapping, original field names).
 void PrintJson(const google::protobuf::Message& message, std::ostream& out);

@@ -12,15 +12,7 @@ int main(int argc, char** argv) {
   Context ctx{.global = {}, .out = &std::cout, .err = &std::cerr};
   int exit_code = kExitOk;
   CLI::App app{"expertise-importer: run importer plugins, sandboxed, into a regional registry"};
-  app.add_option("--server,-s", ctx.global.server, "Registry address host:port")
-      ->envname("EXPERTCTL_SERVER")
-      ->default_val("127.0.0.1:50051");
-  app.add_option("--output,-o", ctx.global.output, "Output format: table, json or csv")
-      ->check(CLI::IsMember({"table", "json", "csv"}))
-      ->default_val("table");
-  app.add_option("--timeout", ctx.global.timeout_seconds, "Seconds to wait for each call")
-      ->check(CLI::PositiveNumber)
-      ->default_val(10);
+  AddGlobalOptions(app, &ctx.global);
   app.require_subcommand(1);
   SetupImport(app, ctx, &exit_code);
   SetupImports(app, ctx, &exit_code);

@@ -13,15 +13,7 @@ int main(int argc, char** argv) {
 
   CLI::App app{"expertctl: find SEND specialists and their capacity in the expertise directory"};
   app.set_help_all_flag("--help-all", "Help for every command");
-  app.add_option("--server,-s", ctx.global.server, "Server address host:port")
-      ->envname("EXPERTCTL_SERVER")
-      ->default_val("127.0.0.1:50051");
-  app.add_option("--output,-o", ctx.global.output, "Output format: table, json or csv")
-      ->check(CLI::IsMember({"table", "json", "csv"}))
-      ->default_val("table");
-  app.add_option("--timeout", ctx.global.timeout_seconds, "Seconds to wait for each call")
-      ->check(CLI::PositiveNumber)
-      ->default_val(10);
+  AddGlobalOptions(app, &ctx.global);
   app.require_subcommand(1);
   SetupSearch(app, ctx, &exit_code);
   SetupGet(app, ctx, &exit_code);

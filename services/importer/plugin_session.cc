@@ -4,44 +4,16 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "services/common/utf8.h"
 
 namespace expertise::importer {
 namespace {
 
 // Copies a C string the plugin passed, bounded, tolerating NULL, and made
-// valid UTF-8 (protobuf strings must be): invalid bytes become U+FFFD and a
-// character cut by the bound is dropped. Windows-1252 exports are common.
+// valid UTF-8 (protobuf strings must be; Windows-1252 exports are common).
 std::string Bounded(const char* s, size_t max_len) {
   if (s == nullptr) return "";
-  const size_t n = ::strnlen(s, max_len);
-  std::string out;
-  out.reserve(n);
-  size_t i = 0;
-  while (i < n) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t extra = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2 : (c & 0xf8) == 0xf0 ? 3 : 4;
-    bool valid = extra < 4 && i + extra < n;
-    uint32_t cp = extra == 0 ? c : extra == 1 ? (c & 0x1f) : extra == 2 ? (c & 0x0f) : (c & 0x07);
-    for (size_t k = 1; valid && k <= extra; ++k) {
-      const unsigned char cc = static_cast<unsigned char>(s[i + k]);
-      valid = (cc & 0xc0) == 0x80;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    if (valid && ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) || (extra == 3 && cp < 0x10000) ||
-                  (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)) {
-      valid = false;
-    }
-    if (valid) {
-      out.append(s + i, extra + 1);
-      i += extra + 1;
-    } else if (extra > 0 && extra < 4 && i + extra >= n) {
-      break;  // a character cut by the bound
-    } else {
-      out += "\xEF\xBF\xBD";
-      ++i;
-    }
-  }
-  return out;
+  return Utf8Prefix(std::string_view(s, ::strnlen(s, max_len)), max_len);
 }
 
 void CopyLocation(const expertise_location* where, v1::SourceLocation* out) {

@@ -12,33 +12,6 @@
 namespace expertise::importer {
 namespace {
 
-bool IsValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    int extra = 0;
-    uint32_t cp = 0;
-    if (c < 0x80) { ++i; continue; }
-    if ((c & 0xe0) == 0xc0) { extra = 1; cp = c & 0x1f; }
-    else if ((c & 0xf0) == 0xe0) { extra = 2; cp = c & 0x0f; }
-    else if ((c & 0xf8) == 0xf0) { extra = 3; cp = c & 0x07; }
-    else return false;
-    if (i + extra >= s.size()) return false;  // truncated sequence
-    for (int k = 1; k <= extra; ++k) {
-      const unsigned char cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
-    if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) || (extra == 3 && cp < 0x10000) ||
-        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
-      return false;
-    }
-    i += extra + 1;
-  }
-  return true;
-}
-
 RejectReason ReasonForViolation(const std::string& description) {
   if (absl::StrContains(description, "is required") || absl::StrContains(description, "at least one")) {
     return RejectReason::kRequired;
@@ -93,7 +66,7 @@ bool DecodeRecord(std::string_view json, const DecodeContext& context,
     problems->push_back({RejectReason::kParse, "", "the plugin emitted an empty record"});
     return false;
   }
-  if (!IsValidUtf8(json)) {
+  if (ValidUtf8(json) != json) {
     problems->push_back({RejectReason::kParse, "", "the record is not valid UTF-8"});
     return false;
   }
