@@ -40,14 +40,20 @@ inline std::string ValidUtf8(std::string_view s) {
   return out;
 }
 
+// Index of the last character boundary at or before `end` in `s`.
+inline size_t Utf8BoundaryAtOrBefore(std::string_view s, size_t end) {
+  while (end > 0 && end < s.size() && (static_cast<unsigned char>(s[end]) & 0xc0) == 0x80) --end;
+  return end;
+}
+
 // At most `max_bytes` of `s`, never cutting a character, made valid UTF-8.
+// Cleaning can grow the text (one bad byte becomes a 3-byte U+FFFD), so the
+// cleaned text is cut again.
 inline std::string Utf8Prefix(std::string_view s, size_t max_bytes) {
-  if (s.size() > max_bytes) {
-    size_t end = max_bytes;
-    while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xc0) == 0x80) --end;
-    s = s.substr(0, end);
-  }
-  return ValidUtf8(s);
+  if (s.size() > max_bytes) s = s.substr(0, Utf8BoundaryAtOrBefore(s, max_bytes));
+  std::string out = ValidUtf8(s);
+  if (out.size() > max_bytes) out.resize(Utf8BoundaryAtOrBefore(out, max_bytes));
+  return out;
 }
 
 }  // namespace expertise

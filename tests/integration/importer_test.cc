@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <ostream>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -89,6 +90,9 @@ struct FaultCase {
   RunEnd end;
   std::string cause;
 };
+
+// Names the case in test listings (instead of a byte dump).
+void PrintTo(const FaultCase& c, std::ostream* os) { *os << c.behaviour; }
 
 class HostilePluginTest : public ::testing::TestWithParam<FaultCase> {};
 
