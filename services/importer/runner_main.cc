@@ -27,6 +27,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "services/importer/flow_channel.h"
 #include "services/importer/frame_io.h"
 #include "services/importer/plugin_loader.h"
 #include "services/importer/plugin_session.h"
@@ -158,54 +159,6 @@ void WaitForDebugger() {
   }
 }
 
-// Sends frames with flow control: at most `window` records and rejects in
-// flight before the host acknowledges them, so a fast plugin cannot make
-// the host buffer without bound.
-class Channel {
- public:
-  Channel(int fd, uint64_t window) : fd_(fd), window_(window) {}
-
-  bool Send(const v1::RunnerMessage& message) {
-    const bool counted = message.has_record() || message.has_reject();
-    std::unique_lock<std::mutex> lock(mu_);
-    if (counted) {
-      cv_.wait(lock, [&] { return closed_ || cancelled_ || sent_ - acked_ < window_; });
-      if (closed_ || cancelled_) return false;
-      ++sent_;
-    }
-    if (!WriteFrame(fd_, message).ok()) {
-      closed_ = true;
-      return false;
-    }
-    return true;
-  }
-  void Ack(uint64_t processed) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (processed > acked_) acked_ = processed;
-    cv_.notify_all();
-  }
-  void Cancel() {
-    std::lock_guard<std::mutex> lock(mu_);
-    cancelled_ = true;
-    cv_.notify_all();
-  }
-  void Close() {
-    std::lock_guard<std::mutex> lock(mu_);
-    closed_ = true;
-    cv_.notify_all();
-  }
-
- private:
-  const int fd_;
-  const uint64_t window_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  uint64_t sent_ = 0;
-  uint64_t acked_ = 0;
-  bool cancelled_ = false;
-  bool closed_ = false;
-};
-
 int Main(int argc, char** argv) {
   const Options options = ParseArgs(argc, argv);
   // A stray printf in a plugin must never reach the data channel: stdout
@@ -245,7 +198,7 @@ int Main(int argc, char** argv) {
   }
   if (options.wait_for_debugger) WaitForDebugger();
 
-  Channel channel(options.fd, options.window == 0 ? 1 : options.window);
+  FlowChannel channel(options.fd, options.window);
   v1::RunnerMessage hello;
   for (const std::string& measure : isolation) hello.mutable_hello()->add_isolation(measure);
   absl::StatusOr<LoadedPlugin> plugin = LoadPlugin(options.plugin);

@@ -120,7 +120,7 @@ INSTANTIATE_TEST_SUITE_P(
                       FaultCase{"exit", RunEnd::kExited, "exited with code 7"},
                       FaultCase{"hang", RunEnd::kTimedOut, "timed out after 2s"},
                       FaultCase{"memory", RunEnd::kMemoryLimit, "memory limit of 256 MiB"}),
-    [](const auto& info) { return info.param.behaviour; });
+    [](const auto& test_info) { return test_info.param.behaviour; });
 
 TEST(HostilePluginTest, StdoutNeverReachesTheDataChannel) {
   Recorder recorder(Config{{"behaviour", "stdout"}});

@@ -222,7 +222,7 @@ INSTANTIATE_TEST_SUITE_P(
                    {"Example, Ann"}},
         SyntaxCase{"Pipe", "external_id|display_name|role\na1|\"Ann | Bob\"|slt\n", "|",
                    {"Ann | Bob"}}),
-    [](const auto& info) { return std::string(info.param.name); });
+    [](const auto& test_info) { return std::string(test_info.param.name); });
 
 TEST(CsvImporterTest, RowNumbersCountPhysicalRecordsIncludingBlankLines) {
   // Row 1 header, row 2 spans two lines, row 3 is blank, row 4 is Bob.
@@ -331,7 +331,7 @@ INSTANTIATE_TEST_SUITE_P(
                        "text after the closing quote", true},
         ParseErrorCase{"UnterminatedQuote", "a1,\"Ann,slt\n", "\"Ann", "display_name",
                        "unterminated quote", false}),
-    [](const auto& info) { return std::string(info.param.name); });
+    [](const auto& test_info) { return std::string(test_info.param.name); });
 
 TEST(CsvImporterTest, InvalidUtf8TruncatedAtEndOfInput) {
   const std::string input = "external_id,display_name,role\na1,Ann,slt\xF0\x9F";
@@ -393,7 +393,7 @@ INSTANTIATE_TEST_SUITE_P(
                       FieldCountCase{"TooFew", "a1,Ann\n", "2 fields; the header has 3"},
                       FieldCountCase{"ManyMore", "a1,Ann,slt" + std::string(5000, ',') + "\n",
                                      "5003 fields; the header has 3"}),
-    [](const auto& info) { return std::string(info.param.name); });
+    [](const auto& test_info) { return std::string(test_info.param.name); });
 
 TEST(CsvImporterTest, RawExcerptIsTheRowCutTo200Bytes) {
   const std::string row = "a1,Ann,slt," + std::string(300, 'z');
@@ -448,7 +448,7 @@ INSTANTIATE_TEST_SUITE_P(
         HeaderCase{"DuplicateColumn", "external_id,display_name,role,Display_Name", {"display_name"},
                    "more than once"},
         HeaderCase{"InvalidUtf8", "external_id,display_name,role\xFF", {""}, "invalid UTF-8"}),
-    [](const auto& info) { return std::string(info.param.name); });
+    [](const auto& test_info) { return std::string(test_info.param.name); });
 
 TEST(CsvImporterTest, HeaderOnlyGivesNoRecordsAndNoRejects) {
   const Outcome out = ParseCsv("external_id,display_name,role\r\n");
@@ -630,7 +630,7 @@ INSTANTIATE_TEST_SUITE_P(
                  Json{"ASD"}},
         ListCase{"DeliveryModes", "delivery_modes", "In Person; REMOTE;in-person", {},
                  "deliveryModes", Json{"DELIVERY_MODE_IN_PERSON", "DELIVERY_MODE_REMOTE"}}),
-    [](const auto& info) { return std::string(info.param.name); });
+    [](const auto& test_info) { return std::string(test_info.param.name); });
 
 TEST(CsvImporterTest, ValueMapAppliesToRoleIgnoringCase) {
   const Outcome out = ParseCsv("external_id,display_name,role\na1,Ann,salt\na2,Bob,Audiologist\n",
@@ -715,7 +715,7 @@ INSTANTIATE_TEST_SUITE_P(
         CellCase{"WithTime", "valid_to", "2026-09-01T00:00:00Z", {}, "", Json()},
         CellCase{"UkInIsoMode", "next_available_date", "01/09/2026", kIso, "", Json()},
         CellCase{"IsoInUkMode", "next_available_date", "2026-09-01", kUk, "", Json()}),
-    [](const auto& info) { return std::string(info.param.name); });
+    [](const auto& test_info) { return std::string(test_info.param.name); });
 
 INSTANTIATE_TEST_SUITE_P(
     Timestamps, CsvCellTest,
@@ -746,7 +746,7 @@ INSTANTIATE_TEST_SUITE_P(
         CellCase{"TrailingText", "last_verified", "2026-04-30T09:15:00Z!", {}, "", Json()},
         CellCase{"BeforeYear1", "last_verified", "0001-01-01T00:30:00+01:00", {}, "", Json()},
         CellCase{"AfterYear9999", "last_verified", "9999-12-31T23:30:00-01:00", {}, "", Json()}),
-    [](const auto& info) { return std::string(info.param.name); });
+    [](const auto& test_info) { return std::string(test_info.param.name); });
 
 INSTANTIATE_TEST_SUITE_P(
     Numbers, CsvCellTest,
@@ -773,7 +773,7 @@ INSTANTIATE_TEST_SUITE_P(
         CellCase{"FractionalWait", "waiting_time_weeks", "2.5", {}, "", Json()},
         CellCase{"FractionalAge", "max_age", "4.5", {}, "", Json()},
         CellCase{"DoubleSign", "min_age", "+-4", {}, "", Json()}),
-    [](const auto& info) { return std::string(info.param.name); });
+    [](const auto& test_info) { return std::string(test_info.param.name); });
 
 INSTANTIATE_TEST_SUITE_P(
     Enums, CsvCellTest,
@@ -812,7 +812,7 @@ INSTANTIATE_TEST_SUITE_P(
         CellCase{"InPersonSpace", "delivery_modes", "in person", {}, "/deliveryModes",
                  Json{"DELIVERY_MODE_IN_PERSON"}},
         CellCase{"Telepathy", "delivery_modes", "remote;telepathy", {}, "", Json()}),
-    [](const auto& info) { return std::string(info.param.name); });
+    [](const auto& test_info) { return std::string(test_info.param.name); });
 
 // ------------------------------------------------------------------ REQUIRED and DUPLICATE_KEY
 
@@ -850,7 +850,7 @@ INSTANTIATE_TEST_SUITE_P(
                       RequiredCase{"Role", "a1,Ann,\"  \",nhs", "role", "a1"},
                       RequiredCase{"EmployerTypeWithoutDefault", "a1,Ann,slt,", "employer_type",
                                    "a1"}),
-    [](const auto& info) { return std::string(info.param.name); });
+    [](const auto& test_info) { return std::string(test_info.param.name); });
 
 TEST(CsvImporterTest, RejectsDuplicateExternalId) {
   const Outcome out = ParseCsv(
@@ -1177,7 +1177,7 @@ INSTANTIATE_TEST_SUITE_P(
         ConfigErrorCase{"EveryBadKeyIsReported",
                         {{"delimiter", "ab"}, {"default_visibility", "x"}, {"default_max_age", "99"}},
                         {"delimiter", "default_visibility", "default_max_age"}}),
-    [](const auto& info) { return std::string(info.param.name); });
+    [](const auto& test_info) { return std::string(test_info.param.name); });
 
 TEST(CsvImporterConfigTest, AcceptsDefaultsAndUsefulSettings) {
   for (const ConfigMap& config :

@@ -262,7 +262,7 @@ INSTANTIATE_TEST_SUITE_P(
                           {{"response", {{"status", "200"}}}}}}})
                       .dump(),
                   "search.json"}),
-    [](const auto& info) { return info.param.name; });
+    [](const auto& test_info) { return test_info.param.name; });
 
 TEST(FhirImporterTest, NdjsonRecordsCarryTheirLineNumbers) {
   Harness harness;
@@ -424,7 +424,7 @@ INSTANTIATE_TEST_SUITE_P(
         ReferenceCase{"full_url_uuid", "urn:uuid:5a0f3c1e-0b7e-4c63-9d0a-2f1f4f7c1a01",
                       "urn:uuid:5a0f3c1e-0b7e-4c63-9d0a-2f1f4f7c1a01"},
         ReferenceCase{"contained", "#inline", ""}),
-    [](const auto& info) { return info.param.name; });
+    [](const auto& test_info) { return test_info.param.name; });
 
 // --- Role mapping -----------------------------------------------------------------
 
@@ -497,7 +497,7 @@ INSTANTIATE_TEST_SUITE_P(
                  {Coding("https://example.org/hr", "ST")},
                  {{"role_map", "ST=specialist-teacher,ST=advisory-teacher"}},
                  "advisory-teacher"}),
-    [](const auto& info) { return info.param.name; });
+    [](const auto& test_info) { return test_info.param.name; });
 
 TEST(FhirImporterTest, MapsSpecialismsFromTheLocalSystemAndSpecialismMap) {
   json role = Role("role-1");
@@ -591,7 +591,7 @@ INSTANTIATE_TEST_SUITE_P(
             168},
         CapacityCase{"days_without_times_give_no_hours", {{{"daysOfWeek", {"mon"}}}}, std::nullopt},
         CapacityCase{"empty_list", json::array(), std::nullopt}),
-    [](const auto& info) { return info.param.name; });
+    [](const auto& test_info) { return test_info.param.name; });
 
 TEST(FhirImporterTest, ReadsCommittedHoursExtension) {
   json role = Role("role-1");
@@ -979,7 +979,7 @@ INSTANTIATE_TEST_SUITE_P(
                    "/entry/1/resource",
                    "PractitionerRole/role-1",
                    0}),
-    [](const auto& info) { return info.param.name; });
+    [](const auto& test_info) { return test_info.param.name; });
 
 TEST(FhirImporterTest, UnparseableBundleGivesOneRejectAndNothingElse) {
   Harness harness;
@@ -1189,7 +1189,7 @@ INSTANTIATE_TEST_SUITE_P(
             "delivery_mode_unknown", {{"delivery_modes", "in_person,pigeon"}}, "delivery_modes"},
         ConfigCase{"delivery_modes_empty", {{"delivery_modes", " , "}}, "delivery_modes"},
         ConfigCase{"max_input_bytes_zero", {{"max_input_bytes", "0"}}, "max_input_bytes"}),
-    [](const auto& info) { return info.param.name; });
+    [](const auto& test_info) { return test_info.param.name; });
 
 TEST(FhirImporterTest, ReportsEveryBadKey) {
   testing::RecordingHost recording;

@@ -32,7 +32,7 @@ INSTANTIATE_TEST_SUITE_P(
                       CleanCase{"AboveUnicode", "\xF4\x90\x80\x80",
                                 kReplacement + kReplacement + kReplacement + kReplacement},
                       CleanCase{"FiveByteLead", "\xF8", kReplacement}),
-    [](const auto& info) { return std::string(info.param.name); });
+    [](const auto& test_info) { return std::string(test_info.param.name); });
 
 struct PrefixCase {
   const char* name;
@@ -60,7 +60,7 @@ INSTANTIATE_TEST_SUITE_P(
                       PrefixCase{"InsideFourByte", "a\xF0\x9F\x98\x80", 4, "a"},
                       // One bad byte becomes three; the result is cut again.
                       PrefixCase{"CleaningGrows", "ab\xFF", 3, "ab"}, PrefixCase{"Zero", "abc", 0, ""}),
-    [](const auto& info) { return std::string(info.param.name); });
+    [](const auto& test_info) { return std::string(test_info.param.name); });
 
 }  // namespace
 }  // namespace expertise

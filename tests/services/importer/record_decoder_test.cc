@@ -84,7 +84,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"OutputOnlyCapacity", With(R"("contractedHoursPerWeek":20)",
                                            R"("contractedHoursPerWeek":20,"availableHoursPerWeek":3)"),
                 RejectReason::kSchema, "capacity"}),
-    [](const auto& info) { return info.param.name; });
+    [](const auto& test_info) { return test_info.param.name; });
 
 TEST(RecordDecoderTest, UnknownAuthorityIsAReference) {
   DecodeContext c = Context();

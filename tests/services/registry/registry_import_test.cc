@@ -105,7 +105,7 @@ INSTANTIATE_TEST_SUITE_P(
                       PolicyCase{"SkipUpToWithin", v1::RejectPolicy::SKIP_UP_TO, 20, 2,
                                  v1::Import::SUCCEEDED_WITH_REJECTS},
                       PolicyCase{"SkipUpToOver", v1::RejectPolicy::SKIP_UP_TO, 20, 3, v1::Import::FAILED}),
-    [](const auto& info) { return info.param.name; });
+    [](const auto& test_info) { return test_info.param.name; });
 
 TEST_F(RegistryImportTest, RejectsAreStoredWithLocationsAndListable) {
   Registry::ImportStream s = Stream("imp-rejects", Ids(4));
