@@ -5,6 +5,7 @@
 #include <ostream>
 
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
@@ -126,15 +127,22 @@ std::string Hours(double value) {
 }
 
 void AddGlobalOptions(CLI::App& app, GlobalOptions* global) {
-  app.add_option("--server,-s", global->server, "Server address host:port")
+  app.add_option("--server,-s", global->server, "Directory or registry address, host:port (default: the local directory)")
       ->envname("EXPERTCTL_SERVER")
-      ->default_val("127.0.0.1:50051");
+      ->default_val("127.0.0.1:50050");
   app.add_option("--output,-o", global->output, "Output format: table, json or csv")
       ->check(CLI::IsMember({"table", "json", "csv"}))
       ->default_val("table");
   app.add_option("--timeout", global->timeout_seconds, "Seconds to wait for each call")
       ->check(CLI::PositiveNumber)
       ->default_val(10);
+}
+
+void WarnUnreachable(const Context& ctx, const std::string& verb,
+                     const google::protobuf::RepeatedPtrField<std::string>& regions) {
+  if (regions.empty()) return;
+  *ctx.err << "expertctl: " << verb << ": warning: no answer in time from "
+           << absl::StrJoin(regions, ", ") << "; their results are missing\n";
 }
 
 }  // namespace expertise::expertctl

@@ -91,6 +91,11 @@ void AddGlobalOptions(CLI::App& app, GlobalOptions* global);
 void PrintJson(const google::protobuf::Message& message, std::ostream& out);
 
 // Formats a number with at most one decimal place ("7.5", "12").
+// Prints a warning naming the regions a directory could not reach (AIP-217
+// `unreachable`), whose results are missing from what is shown.
+void WarnUnreachable(const Context& ctx, const std::string& verb,
+                     const google::protobuf::RepeatedPtrField<std::string>& regions);
+
 std::string Hours(double value);
 
 }  // namespace expertise::expertctl

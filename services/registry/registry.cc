@@ -1,9 +1,11 @@
 #include "services/registry/registry.h"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <set>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -163,6 +165,7 @@ absl::StatusOr<std::unique_ptr<Registry>> Registry::Open(RegistryOptions options
     registry->index_.Put(std::make_shared<const v1::Specialist>(std::move(s)));
     return absl::OkStatus();
   }));
+  ASSIGN_OR_RETURN(registry->last_applied_import_, registry->store_->LatestAppliedImport());
   return registry;
 }
 
@@ -250,7 +253,64 @@ absl::Status Registry::CommitAndPublish(std::vector<std::shared_ptr<v1::Speciali
   MutexLock lock(&mu_);
   for (const std::string& id : deletes) index_.Remove(id);
   for (auto& r : records) index_.Put(std::move(r));
+  if (batch.import && batch.import->import && batch.import->import->state() != v1::Import::FAILED &&
+      !batch.import->import->validate_only()) {
+    last_applied_import_ = *batch.import->import;
+  }
   return absl::OkStatus();
+}
+
+absl::StatusOr<v1::RegionStatus> Registry::GetRegionStatus(const v1::GetRegionStatusRequest& req) const {
+  if (req.name() != region_.resource_name() + "/status") {
+    const RegionInfo* other = nullptr;
+    if (absl::StartsWith(req.name(), "regions/") && absl::EndsWith(req.name(), "/status")) {
+      other = reference_.FindRegion(req.name().substr(0, req.name().size() - 7));
+    }
+    if (!other) return InvalidFieldError("name", "must be regions/{region}/status, e.g. regions/north-east/status");
+    return WithReason(absl::NotFoundError(absl::StrCat("this registry serves ", region_.resource_name(),
+                                                       ", not ", other->resource_name())),
+                      "REGION_NOT_SERVED");
+  }
+  return RegionStatusNow();
+}
+
+v1::RegionStatus Registry::RegionStatusNow() const {
+  v1::RegionStatus status;
+  status.set_name(region_.resource_name() + "/status");
+  status.set_region_code(region_.code);
+  status.set_region_display_name(region_.name);
+  status.set_state(v1::RegionStatus::STATE_SERVING);
+  status.set_authority_count(static_cast<int32_t>(region_.authorities.size()));
+  std::vector<int64_t> verified;  // seconds, for the median
+  absl::flat_hash_set<std::string> authorities;
+  google::protobuf::Timestamp last_update;
+  {
+    ReaderMutexLock lock(&mu_);
+    verified.reserve(index_.size());
+    index_.ForEach([&](const v1::Specialist& s) {
+      verified.push_back(s.last_verify_time().seconds());
+      authorities.insert(s.owning_authority());
+      if (s.update_time().seconds() > last_update.seconds() ||
+          (s.update_time().seconds() == last_update.seconds() && s.update_time().nanos() > last_update.nanos())) {
+        last_update = s.update_time();
+      }
+    });
+    if (last_applied_import_) {
+      status.set_last_import(last_applied_import_->name());
+      *status.mutable_last_import_time() = last_applied_import_->complete_time();
+    }
+  }
+  status.set_specialist_count(static_cast<int32_t>(verified.size()));
+  status.set_authorities_with_specialists(static_cast<int32_t>(authorities.size()));
+  if (!verified.empty()) {
+    const auto middle = verified.begin() + static_cast<std::ptrdiff_t>(verified.size() / 2);
+    std::nth_element(verified.begin(), middle, verified.end());
+    status.mutable_median_verify_time()->set_seconds(*middle);
+    status.mutable_oldest_verify_time()->set_seconds(*std::min_element(verified.begin(), middle + 1));
+    *status.mutable_last_update_time() = last_update;
+  }
+  *status.mutable_check_time() = ToProto(clock_->Now());
+  return status;
 }
 
 absl::StatusOr<v1::Specialist> Registry::GetSpecialist(const v1::GetSpecialistRequest& req) const {
@@ -743,6 +803,18 @@ absl::StatusOr<v1::CapacitySummary> Registry::GetCapacitySummary(
 
 v1::ListTaxonomyTermsResponse Registry::ListTaxonomyTerms(
     const v1::ListTaxonomyTermsRequest& req) const {
+  return registry::ListTaxonomyTerms(reference_, req);
+}
+
+absl::StatusOr<v1::ListLocalAuthoritiesResponse> Registry::ListLocalAuthorities(
+    const v1::ListLocalAuthoritiesRequest& req) const {
+  return registry::ListLocalAuthorities(reference_, req);
+}
+
+v1::ListRegionsResponse Registry::ListRegions() const { return registry::ListRegions(reference_); }
+
+v1::ListTaxonomyTermsResponse ListTaxonomyTerms(const ReferenceData& reference_,
+                                                const v1::ListTaxonomyTermsRequest& req) {
   v1::ListTaxonomyTermsResponse response;
   response.set_taxonomy_version(std::string(reference_.taxonomy_version()));
   for (const auto& term : reference_.terms()) {
@@ -753,8 +825,8 @@ v1::ListTaxonomyTermsResponse Registry::ListTaxonomyTerms(
   return response;
 }
 
-absl::StatusOr<v1::ListLocalAuthoritiesResponse> Registry::ListLocalAuthorities(
-    const v1::ListLocalAuthoritiesRequest& req) const {
+absl::StatusOr<v1::ListLocalAuthoritiesResponse> ListLocalAuthorities(
+    const ReferenceData& reference_, const v1::ListLocalAuthoritiesRequest& req) {
   const RegionInfo* only = nullptr;
   if (!req.parent().empty() && req.parent() != "regions/-") {
     only = absl::StartsWith(req.parent(), "regions/") ? reference_.FindRegion(req.parent()) : nullptr;
@@ -780,7 +852,7 @@ absl::StatusOr<v1::ListLocalAuthoritiesResponse> Registry::ListLocalAuthorities(
   return response;
 }
 
-v1::ListRegionsResponse Registry::ListRegions() const {
+v1::ListRegionsResponse ListRegions(const ReferenceData& reference_) {
   v1::ListRegionsResponse response;
   for (const RegionInfo& region : reference_.regions()) {
     v1::Region* out = response.add_regions();

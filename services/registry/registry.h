@@ -77,6 +77,11 @@ class Registry {
       const v1::ListImportRejectsRequest& request);
   absl::StatusOr<v1::ImportCursor> GetImportCursor(const v1::GetImportCursorRequest& request);
 
+  // Health is the adapter's business; this fills counts and freshness.
+  absl::StatusOr<v1::RegionStatus> GetRegionStatus(const v1::GetRegionStatusRequest& request) const;
+  // This registry's status (state SERVING), as GetRegionStatus.
+  v1::RegionStatus RegionStatusNow() const;
+
   const RegionInfo& region() const { return region_; }
   size_t size() const;
 
@@ -119,7 +124,16 @@ class Registry {
   std::unique_ptr<SpecialistStore> store_ ABSL_GUARDED_BY(write_mu_);
   mutable Mutex mu_;
   SpecialistIndex index_ ABSL_GUARDED_BY(mu_);
+  // The latest import that was applied (for the region status).
+  std::optional<v1::Import> last_applied_import_ ABSL_GUARDED_BY(mu_);
 };
+
+// Reference-data reads, the same from every registry and the directory.
+v1::ListTaxonomyTermsResponse ListTaxonomyTerms(const ReferenceData& reference,
+                                                const v1::ListTaxonomyTermsRequest& request);
+absl::StatusOr<v1::ListLocalAuthoritiesResponse> ListLocalAuthorities(
+    const ReferenceData& reference, const v1::ListLocalAuthoritiesRequest& request);
+v1::ListRegionsResponse ListRegions(const ReferenceData& reference);
 
 // Strip output-only fields, for comparing records by content.
 v1::Specialist WritableContent(const v1::Specialist& record);

@@ -176,6 +176,22 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::GetImportCursor(grpc::CallbackSer
                   [=](Registry& r) { return Store(r.GetImportCursor(*request), response); });
 }
 
+grpc::ServerUnaryReactor* RegistryServiceImpl::GetRegionStatus(grpc::CallbackServerContext* ctx,
+                                                               const v1::GetRegionStatusRequest* request,
+                                                               v1::RegionStatus* response) {
+  return Dispatch(ctx, "GetRegionStatus",
+                  [=](Registry& r) { return Store(r.GetRegionStatus(*request), response); });
+}
+
+grpc::ServerUnaryReactor* RegistryServiceImpl::ListRegionStatuses(
+    grpc::CallbackServerContext* ctx, const v1::ListRegionStatusesRequest* /*request*/,
+    v1::ListRegionStatusesResponse* response) {
+  return Dispatch(ctx, "ListRegionStatuses", [=](Registry& r) {
+    *response->add_region_statuses() = r.RegionStatusNow();
+    return absl::OkStatus();
+  });
+}
+
 // Reads the whole import stream, checking its shape as it arrives, then
 // hands it to the executor. Memory is bounded by the registry's import
 // limits, checked per message.

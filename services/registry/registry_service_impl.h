@@ -75,6 +75,12 @@ class RegistryServiceImpl final : public v1::RegistryService::CallbackService {
   grpc::ServerUnaryReactor* GetImportCursor(grpc::CallbackServerContext* ctx,
                                             const v1::GetImportCursorRequest* request,
                                             v1::ImportCursor* response) override;
+  grpc::ServerUnaryReactor* GetRegionStatus(grpc::CallbackServerContext* ctx,
+                                            const v1::GetRegionStatusRequest* request,
+                                            v1::RegionStatus* response) override;
+  grpc::ServerUnaryReactor* ListRegionStatuses(grpc::CallbackServerContext* ctx,
+                                               const v1::ListRegionStatusesRequest* request,
+                                               v1::ListRegionStatusesResponse* response) override;
 
  private:
   class ImportReactor;

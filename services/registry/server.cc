@@ -14,45 +14,12 @@
 
 #include "absl/strings/match.h"
 #include "services/common/logging.h"
+#include "services/common/server_util.h"
 #include "services/registry/registry.h"
 #include "services/registry/registry_service_impl.h"
 #include "services/registry/sqlite_store.h"
 
 namespace expertise::registry {
-namespace {
-
-bool WritePortFile(const std::string& path, int port) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << port << "\n";
-    if (!out.flush()) return false;
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  return !ec;
-}
-
-// Linking libgrpc++_reflection registers its plugin in a static initializer,
-// so not calling InitProtoReflectionServerBuilderPlugin() does not turn
-// reflection off; this option takes the plugin out of the builder instead.
-class WithoutReflection final : public grpc::ServerBuilderOption {
- public:
-  void UpdateArguments(grpc::ChannelArguments*) override {}
-  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
-    std::erase_if(*plugins, [](const std::unique_ptr<grpc::ServerBuilderPlugin>& plugin) {
-      return dynamic_cast<grpc::reflection::ProtoServerReflectionPlugin*>(plugin.get()) != nullptr;
-    });
-  }
-};
-
-bool IsLoopback(const std::string& listen) {
-  return absl::StartsWith(listen, "127.") || absl::StartsWith(listen, "localhost:") ||
-         absl::StartsWith(listen, "[::1]:");
-}
-
-}  // namespace
-
 int RunRegistryServer(const ServerOptions& options) {
   sigset_t signals;
   sigemptyset(&signals);
@@ -68,7 +35,7 @@ int RunRegistryServer(const ServerOptions& options) {
             options.region.c_str());
     return 2;
   }
-  if (!IsLoopback(options.listen)) {
+  if (!IsLoopbackAddress(options.listen)) {
     LogEvent(*log, spdlog::level::warn, "plaintext_listener",
              {{"listen", options.listen},
               {"note", "no TLS yet: expose only on a trusted network"}});
@@ -84,7 +51,8 @@ int RunRegistryServer(const ServerOptions& options) {
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(&service);
   builder.SetMaxReceiveMessageSize(8 * 1024 * 1024);
-  if (!options.reflection) builder.SetOption(std::make_unique<WithoutReflection>());
+  ApplyServerKeepalive(&builder);
+  if (!options.reflection) DisableReflection(&builder);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) {
     LogEvent(*log, spdlog::level::err, "listen_failed", {{"listen", options.listen}});

@@ -95,6 +95,11 @@ class SpecialistIndex {
   SpecialistPtr FindByKey(const std::string& owning_authority, const std::string& source,
                           const std::string& external_id) const;
   size_t size() const { return by_id_.size(); }
+  // Calls `visit` with every record, in id order.
+  template <typename Visit>
+  void ForEach(Visit visit) const {
+    for (const auto& [id, slot] : by_id_) visit(*slots_[slot].record);
+  }
 
   // Returns up to `limit` records in id order after `after_id`, and whether
   // more follow. `owning_authority` filters when not empty.

@@ -60,6 +60,10 @@ class SpecialistStore {
   virtual absl::StatusOr<std::optional<v1::ImportCursor>> GetImportCursor(
       const std::string& authority, const std::string& source) = 0;
 
+  // The most recently stored import that changed (or could have changed)
+  // records: not FAILED, not validate-only. nullopt if there is none.
+  virtual absl::StatusOr<std::optional<v1::Import>> LatestAppliedImport() = 0;
+
   // Returns the schema version the store is at.
   virtual int schema_version() const = 0;
 };

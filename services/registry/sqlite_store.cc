@@ -277,6 +277,24 @@ absl::StatusOr<std::optional<v1::Import>> SqliteStore::GetImport(const std::stri
   return import;
 }
 
+absl::StatusOr<std::optional<v1::Import>> SqliteStore::LatestAppliedImport() {
+  // imports is a rowid table written once per import, so rowid order is
+  // commit order. Failed and validate-only imports are skipped; there are
+  // few of them, and this runs once at start-up.
+  Statement select(db_, "SELECT record FROM imports ORDER BY rowid DESC");
+  if (!select.ok()) return SqliteError(db_, "preparing import scan");
+  int rc;
+  while ((rc = sqlite3_step(select.get())) == SQLITE_ROW) {
+    v1::Import import;
+    if (!import.ParseFromArray(sqlite3_column_blob(select.get(), 0), sqlite3_column_bytes(select.get(), 0))) {
+      return absl::DataLossError("a stored import cannot be decoded");
+    }
+    if (import.state() != v1::Import::FAILED && !import.validate_only()) return import;
+  }
+  if (rc != SQLITE_DONE) return SqliteError(db_, "scanning imports");
+  return std::nullopt;
+}
+
 absl::StatusOr<std::vector<v1::ImportReject>> SqliteStore::ListImportRejects(const std::string& id,
                                                                              int64_t offset, int limit) {
   Statement select(db_, R"sql(

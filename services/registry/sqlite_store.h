@@ -29,6 +29,7 @@ class SqliteStore final : public SpecialistStore {
   absl::Status LoadAll(const std::function<absl::Status(v1::Specialist)>& visit) override;
   absl::Status Commit(const WriteBatch& batch) override;
   absl::StatusOr<std::optional<v1::Import>> GetImport(const std::string& id) override;
+  absl::StatusOr<std::optional<v1::Import>> LatestAppliedImport() override;
   absl::StatusOr<std::vector<v1::ImportReject>> ListImportRejects(const std::string& id,
                                                                   int64_t offset,
                                                                   int limit) override;

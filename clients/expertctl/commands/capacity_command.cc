@@ -5,11 +5,17 @@ namespace {
 
 struct CapacityOptions {
   std::string region = "-";
+  bool national = false;
+  bool by_authority = false;
   std::vector<std::string> authorities, roles;
   std::string as_of;
 };
 
 int RunCapacity(const CapacityOptions& o, const Context& ctx) {
+  if (o.national && o.region != "-") {
+    *ctx.err << "expertctl: capacity: --national covers every region; leave out --region\n";
+    return kExitUsage;
+  }
   registry::v1::GetCapacitySummaryRequest request;
   request.set_parent("regions/" + o.region);
   for (const auto& v : o.authorities) request.add_authorities(v);
@@ -23,7 +29,25 @@ int RunCapacity(const CapacityOptions& o, const Context& ctx) {
                              request, &summary)) {
     return *failed;
   }
+  WarnUnreachable(ctx, "capacity", summary.unreachable());
   if (ctx.PrintedAsJson(summary)) return kExitOk;
+  if (o.national && !o.by_authority) {
+    // Region by role, each region followed by its total, then England.
+    Table table;
+    table.header = {"REGION", "ROLE", "HEADCOUNT", "CONTRACTED", "COMMITTED", "AVAILABLE", "EXTERNAL"};
+    auto add = [&](const registry::v1::CapacitySummaryRow& row, const std::string& region,
+                   const std::string& role) {
+      table.rows.push_back({region, role, std::to_string(row.headcount()), Hours(row.contracted_hours_per_week()),
+                            Hours(row.committed_hours_per_week()), Hours(row.available_hours_per_week()),
+                            std::to_string(row.accepting_external_count())});
+    };
+    for (const auto& row : summary.region_totals()) {
+      add(row, row.region(), row.role().empty() ? "(all roles)" : row.role());
+    }
+    add(summary.total(), "England", "(all roles)");
+    table.Print(ctx.format(), *ctx.out);
+    return kExitOk;
+  }
   Table table;
   table.header = {"AUTHORITY", "NAME", "ROLE", "HEADCOUNT", "CONTRACTED", "COMMITTED",
                   "AVAILABLE", "EXTERNAL"};
@@ -58,6 +82,10 @@ void SetupCapacity(CLI::App& app, const Context& ctx, int* exit_code) {
   CLI::App* cmd = app.add_subcommand(
       "capacity", "Headcount and contracted, committed and available hours by authority and role");
   cmd->add_option("--region", options->region, "Region id; default '-' (the server's)");
+  cmd->add_flag("--national", options->national,
+                "Every region through the directory: region by role, then the national total");
+  cmd->add_flag("--by-authority", options->by_authority,
+                "With --national: authority by role (every region's authorities) instead");
   cmd->add_option("--authority", options->authorities, "Only these authorities (GSS codes)");
   cmd->add_option("--role", options->roles, "Only these roles");
   cmd->add_option("--as-of", options->as_of, "Evaluate capacity on YYYY-MM-DD (default today)");

@@ -1,4 +1,5 @@
 #include <optional>
+#include <set>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
@@ -55,6 +56,7 @@ int RunSearch(const SearchOptions& o, const Context& ctx) {
   // Walk pages until --limit results (0: all of them).
   auto stub = ctx.RegistryStub();
   registry::v1::SearchSpecialistsResponse all;
+  std::set<std::string> unreachable;
   while (true) {
     const int remaining = o.limit > 0 ? o.limit - all.results_size() : 1000;
     request.set_page_size(std::min(remaining, 1000));
@@ -64,6 +66,7 @@ int RunSearch(const SearchOptions& o, const Context& ctx) {
     grpc::Status status = stub->SearchSpecialists(&call, request, &page);
     if (!status.ok()) return ctx.Fail("search", status);
     all.set_total_size(page.total_size());
+    unreachable.insert(page.unreachable().begin(), page.unreachable().end());
     for (auto& result : *page.mutable_results()) *all.add_results() = std::move(result);
     if (page.next_page_token().empty() || (o.limit > 0 && all.results_size() >= o.limit)) {
       all.set_next_page_token(page.next_page_token());
@@ -72,6 +75,8 @@ int RunSearch(const SearchOptions& o, const Context& ctx) {
     request.set_page_token(page.next_page_token());
   }
 
+  for (const std::string& region : unreachable) all.add_unreachable(region);
+  WarnUnreachable(ctx, "search", all.unreachable());
   if (ctx.PrintedAsJson(all)) return kExitOk;
   const bool has_point = !o.near.empty() || !o.near_authority.empty();
   Table table;
