@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <functional>
 #include <thread>
 
 #include "absl/strings/numbers.h"
@@ -17,8 +19,75 @@ std::string BinaryPath(const std::string& name) {
       {"expertise-registry", EXPERTISE_REGISTRY_BIN},
       {"expertctl", EXPERTCTL_BIN},
       {"expertise-sampledata", EXPERTISE_SAMPLEDATA_BIN},
+      {"expertise-directory", EXPERTISE_DIRECTORY_BIN},
   };
   return kPaths.at(name);
+}
+
+namespace {
+
+// Waits for the port file, then for health SERVING of `service`.
+absl::Status WaitServing(Process& process, const std::string& port_file, const std::string& service,
+                         const std::function<std::string()>& log, int* port,
+                         std::shared_ptr<grpc::Channel>* channel) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (true) {
+    std::string text(absl::StripAsciiWhitespace(ReadFile(port_file)));
+    if (!text.empty() && absl::SimpleAtoi(text, port)) break;
+    if (!process.running()) return absl::InternalError(absl::StrCat("exited early: ", log()));
+    if (std::chrono::steady_clock::now() > deadline) {
+      return absl::DeadlineExceededError("did not start in 30 s: " + log());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  *channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(*port), grpc::InsecureChannelCredentials());
+  auto health = grpc::health::v1::Health::NewStub(*channel);
+  while (true) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service(service);
+    grpc::health::v1::HealthCheckResponse response;
+    if (health->Check(&ctx, request, &response).ok() &&
+        response.status() == grpc::health::v1::HealthCheckResponse::SERVING) {
+      return absl::OkStatus();
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      return absl::DeadlineExceededError("not SERVING in 30 s: " + log());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<DirectoryProcess>> DirectoryProcess::Start(
+    const std::string& work_dir, const std::vector<std::pair<std::string, std::string>>& regions,
+    const std::vector<std::string>& extra_args) {
+  auto dp = std::unique_ptr<DirectoryProcess>(new DirectoryProcess());
+  const std::string regions_file = work_dir + "/regions.txt";
+  {
+    std::ofstream out(regions_file, std::ios::trunc);
+    for (const auto& [region, address] : regions) out << region << " " << address << "\n";
+  }
+  const std::string port_file = work_dir + "/directory.port";
+  std::filesystem::remove(port_file);
+  dp->log_path_ = work_dir + "/directory.log";
+  std::vector<std::string> argv = {BinaryPath("expertise-directory"), "--regions", regions_file,
+                                   "--listen", "127.0.0.1:0", "--port-file", port_file};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  dp->process_ = std::make_unique<Process>(argv, dp->log_path_);
+  // The directory's own health (service ""): it serves even while regions are down.
+  if (absl::Status s = WaitServing(*dp->process_, port_file, "", [&] { return dp->log(); }, &dp->port_,
+                                   &dp->channel_);
+      !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("directory ", s.message()));
+  }
+  return dp;
+}
+
+std::unique_ptr<registry::v1::RegistryService::Stub> DirectoryProcess::NewStub() const {
+  return registry::v1::RegistryService::NewStub(channel_);
 }
 
 absl::StatusOr<std::unique_ptr<RegistryProcess>> RegistryProcess::Start(

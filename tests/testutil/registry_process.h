@@ -38,6 +38,26 @@ class RegistryProcess {
   int port_ = 0;
 };
 
+// Starts the real expertise-directory binary over `regions` (resource name
+// or id -> registry address) and waits until it is SERVING.
+class DirectoryProcess {
+ public:
+  static absl::StatusOr<std::unique_ptr<DirectoryProcess>> Start(
+      const std::string& work_dir, const std::vector<std::pair<std::string, std::string>>& regions,
+      const std::vector<std::string>& extra_args = {});
+
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+  Process& process() { return *process_; }
+  std::unique_ptr<registry::v1::RegistryService::Stub> NewStub() const;
+  std::string log() const { return ReadFile(log_path_); }
+
+ private:
+  std::unique_ptr<Process> process_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::string log_path_;
+  int port_ = 0;
+};
+
 // Path of a built binary, from the EXPERTISE_BIN_DIR compile definition.
 std::string BinaryPath(const std::string& name);
 
