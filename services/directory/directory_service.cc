@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "services/common/countdown.h"
 #include "services/common/errors.h"
 #include "services/common/grpc_status.h"
 #include "services/common/logging.h"
@@ -24,6 +25,9 @@ struct DirectoryService::Backend {
   std::string target;
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::RegistryService::Stub> stub;
+  // Whether the last fan-out heard from the region: a change is logged once,
+  // not every query while a region is down.
+  std::atomic<bool> answering{true};
 };
 
 namespace {
@@ -160,10 +164,11 @@ void DirectoryService::FanOut(grpc::CallbackServerContext* ctx, const char* meth
     std::vector<Response> responses;
     std::vector<grpc::Status> statuses;
     std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
-    std::atomic<size_t> pending{0};
+    std::unique_ptr<Countdown> countdown;
     std::function<void(const grpc::Status&, const std::vector<const Response*>&)> done;
     const char* method;
     std::vector<std::string> regions;
+    std::vector<Backend*> backends;
     std::chrono::steady_clock::time_point start;
   };
   auto state = std::make_shared<State>();
@@ -175,6 +180,7 @@ void DirectoryService::FanOut(grpc::CallbackServerContext* ctx, const char* meth
   state->done = std::move(done);
   state->method = method;
   state->regions = region_names_;
+  for (const auto& b : backends_) state->backends.push_back(b.get());
   state->start = std::chrono::steady_clock::now();
   size_t asked = 0;
   for (size_t i = 0; i < n; ++i) {
@@ -186,6 +192,11 @@ void DirectoryService::FanOut(grpc::CallbackServerContext* ctx, const char* meth
     for (size_t i = 0; i < s.responses.size(); ++i) {
       if (!s.requests[i].has_value()) continue;
       const grpc::Status& status = s.statuses[i];
+      if (status.ok() || IsCallerError(status.error_code())) {
+        if (!s.backends[i]->answering.exchange(true)) {
+          LogEvent(Log(), spdlog::level::info, "region_answering_again", {{"region", s.regions[i]}});
+        }
+      }
       if (status.ok()) {
         answers[i] = &s.responses[i];
       } else if (IsCallerError(status.error_code())) {
@@ -193,7 +204,8 @@ void DirectoryService::FanOut(grpc::CallbackServerContext* ctx, const char* meth
         return;
       } else {
         unreachable.push_back(s.regions[i]);
-        LogEvent(Log(), spdlog::level::warn, "region_unreachable",
+        const bool was_answering = s.backends[i]->answering.exchange(false);
+        LogEvent(Log(), was_answering ? spdlog::level::warn : spdlog::level::debug, "region_unreachable",
                  {{"method", s.method},
                   {"region", s.regions[i]},
                   {"code", static_cast<int>(status.error_code())},
@@ -210,7 +222,8 @@ void DirectoryService::FanOut(grpc::CallbackServerContext* ctx, const char* meth
     finish(*state);
     return;
   }
-  state->pending.store(asked);
+  // The last answer merges and finishes; it holds `state` alive until then.
+  state->countdown = std::make_unique<Countdown>(asked, [state_ptr = state.get(), finish] { finish(*state_ptr); });
   // Contexts are made before any call starts, so a fast answer cannot
   // finish the fan-out while the loop still fills the vectors.
   for (size_t i = 0; i < n; ++i) {
@@ -221,7 +234,7 @@ void DirectoryService::FanOut(grpc::CallbackServerContext* ctx, const char* meth
     invoke(backends_[i]->stub->async(), state->contexts[i].get(), &*state->requests[i], &state->responses[i],
            [state, i, finish](grpc::Status status) {
              state->statuses[i] = std::move(status);
-             if (state->pending.fetch_sub(1) == 1) finish(*state);
+             state->countdown->Arrive();
            });
   }
 }
