@@ -341,7 +341,7 @@ TEST_F(DirectoryTest, NationalCapacityIsTheSumOfTheRegionsAndBadRequestsFailAsTh
   int region_total_rows = 0;
   for (const auto& row : national.region_totals()) region_total_rows += row.role().empty() ? 1 : 0;
   EXPECT_EQ(region_total_rows, 3);
-  // The coordinator's table: each region's total, then England's.
+  // The coordinator's table: each region's roles and total, then England's.
   auto run = testing::RunCommand({testing::BinaryPath("expertctl"), "--server", directory_->address(), "-o", "csv",
                                   "capacity", "--national"});
   ASSERT_EQ(run.exit_code, 0) << run.err;

@@ -41,8 +41,16 @@ int RunCapacity(const CapacityOptions& o, const Context& ctx) {
                             Hours(row.committed_hours_per_week()), Hours(row.available_hours_per_week()),
                             std::to_string(row.accepting_external_count())});
     };
+    // A region's total is shown when it has more than one role.
+    int roles_in_region = 0;
     for (const auto& row : summary.region_totals()) {
-      add(row, row.region(), row.role().empty() ? "(all roles)" : row.role());
+      if (!row.role().empty()) {
+        add(row, row.region(), row.role());
+        ++roles_in_region;
+      } else {
+        if (roles_in_region != 1) add(row, row.region(), "(all roles)");
+        roles_in_region = 0;
+      }
     }
     add(summary.total(), "England", "(all roles)");
     table.Print(ctx.format(), *ctx.out);

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Federated search speed (docs/benchmarks.md): nine registries with
+# FEDERATION_BENCH_PER_REGION specialists each (default 20,000) and the
+# directory, all on loopback; then expertise-loadgen runs, in one go against
+# the directory, the empty call (health, the baseline), a search routed to
+# one region, and two national searches; and, for the directory's own cost,
+# the empty call and the same one-region search straight at that registry.
+#
+#   cmake --build build/release --target expertise-registry expertise-directory \
+#     expertctl expertise-sampledata expertise-loadgen
+#   bash tests/benchmarks/federation_benchmark.sh
+#
+# Environment: EXPERTISE_BIN (default build/release), FEDERATION_BENCH_PER_REGION,
+# FEDERATION_BENCH_DURATION (per scenario, default 10s), FEDERATION_BENCH_CONCURRENCY
+# (default 8), FEDERATION_BENCH_DIR (default a temporary folder, removed at the end).
+# Everything it starts is stopped on exit.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+bin=${EXPERTISE_BIN:-$root/build/release}
+per_region=${FEDERATION_BENCH_PER_REGION:-20000}
+duration=${FEDERATION_BENCH_DURATION:-10s}
+concurrency=${FEDERATION_BENCH_CONCURRENCY:-8}
+work=${FEDERATION_BENCH_DIR:-$(mktemp -d)}
+regions=(north-east north-west yorkshire-and-the-humber east-midlands west-midlands east-of-england
+         london south-east south-west)
+loadgen=$bin/clients/loadgen/expertise-loadgen
+for tool in services/registry/expertise-registry services/directory/expertise-directory \
+  clients/expertctl/expertctl services/registry/expertise-sampledata clients/loadgen/expertise-loadgen; do
+  [ -x "$bin/$tool" ] || { echo "federation_benchmark: build $bin/$tool first" >&2; exit 2; }
+done
+
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  [ -n "${FEDERATION_BENCH_DIR:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT
+
+wait_port() {
+  for _ in $(seq 1 600); do [ -s "$1" ] && { cat "$1"; return; }; sleep 0.1; done
+  echo "federation_benchmark: $1 never appeared" >&2
+  exit 1
+}
+
+echo "== $per_region specialists in each of 9 regions (generating and loading)"
+: >"$work/regions.txt"
+i=0
+for region in "${regions[@]}"; do
+  i=$((i + 1))
+  "$bin/services/registry/expertise-registry" --region "$region" --db "$work/$region.db" \
+    --listen 127.0.0.1:0 --port-file "$work/$region.port" --log-level warn 2>>"$work/$region.log" &
+  pids+=($!)
+done
+i=0
+for region in "${regions[@]}"; do
+  i=$((i + 1))
+  port=$(wait_port "$work/$region.port")
+  echo "$region 127.0.0.1:$port" >>"$work/regions.txt"
+  "$bin/services/registry/expertise-sampledata" --region "$region" --count "$per_region" --seed "$i" \
+    >"$work/$region.jsonl"
+  "$bin/clients/expertctl/expertctl" --server "127.0.0.1:$port" --timeout 120 upsert -f "$work/$region.jsonl" \
+    --batch-size 1000 | tail -1
+done
+"$bin/services/directory/expertise-directory" --regions "$work/regions.txt" --listen 127.0.0.1:0 \
+  --port-file "$work/directory.port" --log-level warn 2>>"$work/directory.log" &
+pids+=($!)
+directory=127.0.0.1:$(wait_port "$work/directory.port")
+north_west=$(awk '$1 == "north-west" {print $2}' "$work/regions.txt")
+
+# The same need asked three ways: near Cumberland (on the North West's
+# border with the North East), a role, some free hours.
+need='"roles": ["speech-language-therapist"], "near_authority": "E06000063", "within_km": 60,
+      "min_available_hours": 1, "available_on": {"year": 2026, "month": 11, "day": 2}, "page_size": 20'
+echo "{\"parent\": \"regions/north-west\", $need}" >"$work/one-region.json"
+echo "{\"parent\": \"regions/-\", $need}" >"$work/national-near.json"
+# Every region contributes a full page: the heaviest merge.
+echo '{"parent": "regions/-", "roles": ["educational-psychologist"], "order_by": "SEARCH_ORDER_AVAILABLE_HOURS",
+       "available_on": {"year": 2026, "month": 11, "day": 2}, "page_size": 20}' >"$work/national-hours.json"
+
+common=(-c "$concurrency" --connections 2 -z "$duration" --warmup 2s -t 10s)
+echo; echo "== through the directory ($directory): empty call, one region, national"
+"$loadgen" --server "$directory" "${common[@]}" --scenario health \
+  --scenario "search=@$work/one-region.json" --scenario "search=@$work/national-near.json" \
+  --scenario "search=@$work/national-hours.json" "$@"
+echo; echo "== straight at the North West registry ($north_west): empty call, one region"
+"$loadgen" --server "$north_west" "${common[@]}" --scenario health \
+  --scenario "search=@$work/one-region.json" "$@"
