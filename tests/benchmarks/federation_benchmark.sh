@@ -79,7 +79,8 @@ echo "{\"parent\": \"regions/-\", $need}" >"$work/national-near.json"
 echo '{"parent": "regions/-", "roles": ["educational-psychologist"], "order_by": "SEARCH_ORDER_AVAILABLE_HOURS",
        "available_on": {"year": 2026, "month": 11, "day": 2}, "page_size": 20}' >"$work/national-hours.json"
 
-common=(-c "$concurrency" --connections 2 -z "$duration" --warmup 2s -t 10s)
+connections=$((concurrency < 2 ? concurrency : 2))
+common=(-c "$concurrency" --connections "$connections" -z "$duration" --warmup 2s -t 10s)
 echo; echo "== through the directory ($directory): empty call, one region, national"
 "$loadgen" --server "$directory" "${common[@]}" --scenario health \
   --scenario "search=@$work/one-region.json" --scenario "search=@$work/national-near.json" \

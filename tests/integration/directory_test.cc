@@ -42,6 +42,9 @@ class DirectoryTest : public ::testing::Test {
     }
     std::vector<std::pair<std::string, std::string>> map;
     for (size_t i = 0; i < registries_.size(); ++i) map.emplace_back(kRegions[i], registries_[i]->address());
+    // A name, not an address, for one region: gRPC resolves it (as it will
+    // a Kubernetes service name).
+    map[1].second = "localhost:" + std::to_string(registries_[1]->port());
     auto directory = DirectoryProcess::Start(dir_.path(), map, {"--region-timeout", "3"});
     ASSERT_TRUE(directory.ok()) << directory.status();
     directory_ = *std::move(directory);
