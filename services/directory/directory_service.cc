@@ -585,7 +585,7 @@ grpc::ServerUnaryReactor* DirectoryService::ListRegionStatuses(grpc::CallbackSer
           out->set_name(region->resource_name() + "/status");
           out->set_region_code(region->code);
           out->set_region_display_name(region->name);
-          out->set_state(v1::RegionStatus::STATE_UNREACHABLE);
+          out->set_state(v1::RegionStatus::UNREACHABLE);
           out->set_unreachable_reason(absl::StrCat("no answer from ", backends_[i]->target, " in time"));
           out->set_authority_count(static_cast<int32_t>(region->authorities.size()));
           response->add_unreachable(region->resource_name());

@@ -279,7 +279,7 @@ v1::RegionStatus Registry::RegionStatusNow() const {
   status.set_name(region_.resource_name() + "/status");
   status.set_region_code(region_.code);
   status.set_region_display_name(region_.name);
-  status.set_state(v1::RegionStatus::STATE_SERVING);
+  status.set_state(v1::RegionStatus::SERVING);
   status.set_authority_count(static_cast<int32_t>(region_.authorities.size()));
   std::vector<int64_t> verified;  // seconds, for the median
   absl::flat_hash_set<std::string> authorities;

@@ -311,7 +311,7 @@ TEST_F(DirectoryTest, WritesAndImportsAreRoutedToTheOwningRegion) {
     ASSERT_EQ(statuses.region_statuses_size(), 3);
     const auto& yorkshire_status = statuses.region_statuses(2);
     EXPECT_EQ(yorkshire_status.region_code(), "E12000003");
-    EXPECT_EQ(yorkshire_status.state(), v1::RegionStatus::STATE_SERVING);
+    EXPECT_EQ(yorkshire_status.state(), v1::RegionStatus::SERVING);
     EXPECT_EQ(yorkshire_status.specialist_count(), 2);
     EXPECT_EQ(yorkshire_status.last_import(), "regions/yorkshire-and-the-humber/imports/imp-directory-routing");
     EXPECT_EQ(statuses.region_statuses(0).specialist_count(), 0);

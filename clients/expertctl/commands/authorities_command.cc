@@ -66,9 +66,9 @@ std::string Time(const google::protobuf::Timestamp& t) {
 
 const char* StateName(registry::v1::RegionStatus::State state) {
   switch (state) {
-    case registry::v1::RegionStatus::STATE_SERVING: return "serving";
-    case registry::v1::RegionStatus::STATE_NOT_SERVING: return "not serving";
-    case registry::v1::RegionStatus::STATE_UNREACHABLE: return "UNREACHABLE";
+    case registry::v1::RegionStatus::SERVING: return "serving";
+    case registry::v1::RegionStatus::NOT_SERVING: return "not serving";
+    case registry::v1::RegionStatus::UNREACHABLE: return "UNREACHABLE";
     default: return "unknown";
   }
 }
@@ -83,14 +83,14 @@ int RunRegionsStatus(const Context& ctx) {
   }
   bool all_serving = true;
   for (const auto& s : response.region_statuses()) {
-    all_serving &= s.state() == registry::v1::RegionStatus::STATE_SERVING;
+    all_serving &= s.state() == registry::v1::RegionStatus::SERVING;
   }
   if (ctx.PrintedAsJson(response)) return all_serving ? kExitOk : kExitUnavailable;
   Table table;
   table.header = {"REGION", "CODE", "STATE", "SPECIALISTS", "LAS WITH DATA", "OLDEST VERIFIED",
                   "MEDIAN VERIFIED", "LAST IMPORT (UTC)", "LAST CHANGE (UTC)"};
   for (const auto& s : response.region_statuses()) {
-    const bool answered = s.state() != registry::v1::RegionStatus::STATE_UNREACHABLE;
+    const bool answered = s.state() != registry::v1::RegionStatus::UNREACHABLE;
     table.rows.push_back({s.region_display_name(), s.region_code(), StateName(s.state()),
                           answered ? std::to_string(s.specialist_count()) : "-",
                           answered ? absl::StrCat(s.authorities_with_specialists(), "/", s.authority_count()) : "-",
@@ -99,7 +99,7 @@ int RunRegionsStatus(const Context& ctx) {
   }
   table.Print(ctx.format(), *ctx.out);
   for (const auto& s : response.region_statuses()) {
-    if (s.state() == registry::v1::RegionStatus::STATE_UNREACHABLE) {
+    if (s.state() == registry::v1::RegionStatus::UNREACHABLE) {
       *ctx.err << "expertctl: regions status: " << s.region_display_name() << " (" << s.region_code()
                << ") is unreachable: " << s.unreachable_reason() << "\n";
     }
