@@ -125,10 +125,12 @@ const DirectoryService::Backend* DirectoryService::BackendForAuthority(const std
   return BackendFor(ReferenceData::Get().FindRegion(la->region_code), field, error);
 }
 
-std::unique_ptr<grpc::ClientContext> DirectoryService::ChildContext(grpc::CallbackServerContext* ctx) const {
+std::unique_ptr<grpc::ClientContext> DirectoryService::ChildContext(grpc::CallbackServerContext* ctx,
+                                                                   bool fan_out) const {
   std::unique_ptr<grpc::ClientContext> child = grpc::ClientContext::FromCallbackServerContext(*ctx);
   const auto now = std::chrono::system_clock::now();
-  auto deadline = now + absl::ToChronoNanoseconds(options_.region_timeout);
+  auto deadline = fan_out ? now + absl::ToChronoNanoseconds(options_.region_timeout)
+                          : std::chrono::system_clock::time_point::max();
   const auto caller = ctx->deadline();
   if (caller < deadline) {
     // Keep a margin to merge and answer before the caller gives up: a tenth
@@ -138,7 +140,7 @@ std::unique_ptr<grpc::ClientContext> DirectoryService::ChildContext(grpc::Callba
         left / 10, std::chrono::milliseconds(5), std::chrono::milliseconds(250));
     deadline = caller - margin;
   }
-  child->set_deadline(deadline);
+  if (deadline != std::chrono::system_clock::time_point::max()) child->set_deadline(deadline);
   return child;
 }
 
@@ -147,7 +149,7 @@ grpc::ServerUnaryReactor* DirectoryService::Route(grpc::CallbackServerContext* c
                                                   const Request* request, Response* response,
                                                   Invoke invoke) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  std::shared_ptr<grpc::ClientContext> child = ChildContext(ctx);
+  std::shared_ptr<grpc::ClientContext> child = ChildContext(ctx, /*fan_out=*/false);
   const std::string region = backend->region->resource_name();
   invoke(backend->stub->async(), child.get(), request, response,
          [reactor, child, region](grpc::Status status) { reactor->Finish(FromRegion(region, status)); });
@@ -156,7 +158,8 @@ grpc::ServerUnaryReactor* DirectoryService::Route(grpc::CallbackServerContext* c
 
 template <typename Request, typename Response, typename Invoke, typename Done>
 void DirectoryService::FanOut(grpc::CallbackServerContext* ctx, const char* method,
-                              std::vector<std::optional<Request>> requests, Invoke invoke, Done done) {
+                              std::vector<std::optional<Request>> requests, Invoke invoke, Done done,
+                              bool not_found_is_an_answer) {
   // Shared by the outbound calls' callbacks; each writes only its own slot,
   // and the last one to finish (pending reaches 0) reads them all.
   struct State {
@@ -165,7 +168,11 @@ void DirectoryService::FanOut(grpc::CallbackServerContext* ctx, const char* meth
     std::vector<grpc::Status> statuses;
     std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
     std::unique_ptr<Countdown> countdown;
-    std::function<void(const grpc::Status&, const std::vector<const Response*>&)> done;
+    std::function<void(const grpc::Status&, const std::vector<const Response*>&,
+                       const std::vector<grpc::Status>&)>
+        done;
+    grpc::CallbackServerContext* ctx;  // valid until done() finishes the call
+    bool not_found_is_an_answer;
     const char* method;
     std::vector<std::string> regions;
     std::vector<Backend*> backends;
@@ -178,6 +185,8 @@ void DirectoryService::FanOut(grpc::CallbackServerContext* ctx, const char* meth
   state->statuses.resize(n);
   state->contexts.resize(n);
   state->done = std::move(done);
+  state->ctx = ctx;
+  state->not_found_is_an_answer = not_found_is_an_answer;
   state->method = method;
   state->regions = region_names_;
   for (const auto& b : backends_) state->backends.push_back(b.get());
@@ -189,21 +198,25 @@ void DirectoryService::FanOut(grpc::CallbackServerContext* ctx, const char* meth
   auto finish = [](State& s) {
     std::vector<const Response*> answers(s.responses.size(), nullptr);
     std::vector<std::string> unreachable;
+    // When the caller gave up, every region "failed" for the caller's
+    // reason: that says nothing about the regions.
+    const bool caller_gone = s.ctx->IsCancelled();
     for (size_t i = 0; i < s.responses.size(); ++i) {
       if (!s.requests[i].has_value()) continue;
       const grpc::Status& status = s.statuses[i];
-      if (status.ok() || IsCallerError(status.error_code())) {
-        if (!s.backends[i]->answering.exchange(true)) {
-          LogEvent(Log(), spdlog::level::info, "region_answering_again", {{"region", s.regions[i]}});
-        }
+      const bool answered = status.ok() || IsCallerError(status.error_code()) ||
+                            (s.not_found_is_an_answer && status.error_code() == grpc::StatusCode::NOT_FOUND);
+      if (answered && !s.backends[i]->answering.exchange(true)) {
+        LogEvent(Log(), spdlog::level::info, "region_answering_again", {{"region", s.regions[i]}});
       }
       if (status.ok()) {
         answers[i] = &s.responses[i];
       } else if (IsCallerError(status.error_code())) {
-        s.done(FromRegion(s.regions[i], status), answers);
+        s.done(FromRegion(s.regions[i], status), answers, s.statuses);
         return;
-      } else {
+      } else if (!answered) {
         unreachable.push_back(s.regions[i]);
+        if (caller_gone) continue;
         const bool was_answering = s.backends[i]->answering.exchange(false);
         LogEvent(Log(), was_answering ? spdlog::level::warn : spdlog::level::debug, "region_unreachable",
                  {{"method", s.method},
@@ -216,7 +229,7 @@ void DirectoryService::FanOut(grpc::CallbackServerContext* ctx, const char* meth
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - s.start).count();
     LogEvent(Log(), spdlog::level::debug, "fan_out",
              {{"method", s.method}, {"unreachable", absl::StrJoin(unreachable, ",")}, {"ms", ms}});
-    s.done(grpc::Status::OK, answers);
+    s.done(grpc::Status::OK, answers, s.statuses);
   };
   if (asked == 0) {
     finish(*state);
@@ -227,7 +240,7 @@ void DirectoryService::FanOut(grpc::CallbackServerContext* ctx, const char* meth
   // Contexts are made before any call starts, so a fast answer cannot
   // finish the fan-out while the loop still fills the vectors.
   for (size_t i = 0; i < n; ++i) {
-    if (state->requests[i].has_value()) state->contexts[i] = ChildContext(ctx);
+    if (state->requests[i].has_value()) state->contexts[i] = ChildContext(ctx, /*fan_out=*/true);
   }
   for (size_t i = 0; i < n; ++i) {
     if (!state->requests[i].has_value()) continue;
@@ -249,6 +262,39 @@ void DirectoryService::FanOut(grpc::CallbackServerContext* ctx, const char* meth
 grpc::ServerUnaryReactor* DirectoryService::GetSpecialist(grpc::CallbackServerContext* ctx,
                                                           const v1::GetSpecialistRequest* request,
                                                           v1::Specialist* response) {
+  constexpr char kAnyRegion[] = "regions/-/specialists/";
+  if (absl::StartsWith(request->name(), kAnyRegion)) {
+    // An id without its region: every region is asked; ids are unique.
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    const std::string id = request->name().substr(sizeof(kAnyRegion) - 1);
+    std::vector<std::optional<v1::GetSpecialistRequest>> requests;
+    for (const std::string& region : region_names_) {
+      v1::GetSpecialistRequest one;
+      one.set_name(absl::StrCat(region, "/specialists/", id));
+      requests.emplace_back(std::move(one));
+    }
+    FanOut<v1::GetSpecialistRequest, v1::Specialist>(
+        ctx, "GetSpecialist", std::move(requests), EXPERTISE_ASYNC(GetSpecialist),
+        [reactor, response, name = request->name()](const grpc::Status& status,
+                                                     const std::vector<const v1::Specialist*>& answers,
+                                                     const std::vector<grpc::Status>& statuses) {
+          if (!status.ok()) return reactor->Finish(status);
+          for (const v1::Specialist* found : answers) {
+            if (found != nullptr) {
+              *response = *found;
+              return reactor->Finish(grpc::Status::OK);
+            }
+          }
+          bool every_region_answered = true;
+          for (const grpc::Status& s : statuses) every_region_answered &= s.error_code() == grpc::StatusCode::NOT_FOUND;
+          reactor->Finish(Error(every_region_answered
+                                    ? absl::NotFoundError(absl::StrCat(name, " does not exist"))
+                                    : absl::UnavailableError(absl::StrCat(
+                                          name, " was not found in the regions that answered, and some did not"))));
+        },
+        /*not_found_is_an_answer=*/true);
+    return reactor;
+  }
   grpc::Status error;
   const Backend* backend = BackendForName(request->name(), "name", &error);
   if (!backend) {
@@ -279,15 +325,22 @@ grpc::ServerUnaryReactor* DirectoryService::ListSpecialists(grpc::CallbackServer
   }
   auto shared = std::make_shared<FederatedList>(*std::move(list));
   std::vector<std::optional<v1::ListSpecialistsRequest>> requests;
-  for (size_t i = 0; i < region_names_.size(); ++i) requests.push_back(shared->request(i));
+  size_t asked = 0;
+  for (size_t i = 0; i < region_names_.size(); ++i) {
+    requests.push_back(shared->request(i));
+    asked += requests.back().has_value() ? 1 : 0;
+  }
   FanOut<v1::ListSpecialistsRequest, v1::ListSpecialistsResponse>(
       ctx, "ListSpecialists", std::move(requests), EXPERTISE_ASYNC(ListSpecialists),
-      [reactor, response, shared](const grpc::Status& status,
-                                  const std::vector<const v1::ListSpecialistsResponse*>& answers) {
+      [reactor, response, shared, asked](const grpc::Status& status,
+                                         const std::vector<const v1::ListSpecialistsResponse*>& answers,
+                                         const std::vector<grpc::Status>&) {
         if (!status.ok()) return reactor->Finish(status);
         *response = shared->Merge(answers);
-        if (response->unreachable_size() == static_cast<int>(answers.size())) {
-          return reactor->Finish(Error(absl::UnavailableError("no region answered in time")));
+        // AIP-217: when no region answered there is nothing partial to give.
+        if (asked > 0 && response->unreachable_size() == static_cast<int>(asked)) {
+          return reactor->Finish(Error(absl::UnavailableError(
+              absl::StrCat("no region answered in time (", absl::StrJoin(response->unreachable(), ", "), ")"))));
         }
         reactor->Finish(grpc::Status::OK);
       });
@@ -322,7 +375,8 @@ grpc::ServerUnaryReactor* DirectoryService::SearchSpecialists(grpc::CallbackServ
   FanOut<v1::SearchSpecialistsRequest, v1::SearchSpecialistsResponse>(
       ctx, "SearchSpecialists", std::move(requests), EXPERTISE_ASYNC(SearchSpecialists),
       [reactor, response, shared, asked](const grpc::Status& status,
-                                         const std::vector<const v1::SearchSpecialistsResponse*>& answers) {
+                                         const std::vector<const v1::SearchSpecialistsResponse*>& answers,
+                                         const std::vector<grpc::Status>&) {
         if (!status.ok()) return reactor->Finish(status);
         *response = shared->Merge(answers);
         // AIP-217: when no region answered there is nothing partial to give.
@@ -351,7 +405,7 @@ grpc::ServerUnaryReactor* DirectoryService::CreateSpecialist(grpc::CallbackServe
     auto routed = std::make_shared<v1::CreateSpecialistRequest>(*request);
     routed->set_parent(backend->region->resource_name());
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    std::shared_ptr<grpc::ClientContext> child = ChildContext(ctx);
+    std::shared_ptr<grpc::ClientContext> child = ChildContext(ctx, /*fan_out=*/false);
     const std::string region = backend->region->resource_name();
     backend->stub->async()->CreateSpecialist(
         child.get(), routed.get(), response,
@@ -439,7 +493,7 @@ grpc::ServerUnaryReactor* DirectoryService::BatchUpsertSpecialists(
   }
   auto routed = std::make_shared<v1::BatchUpsertSpecialistsRequest>(*request);
   routed->set_parent(backend->region->resource_name());
-  std::shared_ptr<grpc::ClientContext> child = ChildContext(ctx);
+  std::shared_ptr<grpc::ClientContext> child = ChildContext(ctx, /*fan_out=*/false);
   const std::string region = backend->region->resource_name();
   backend->stub->async()->BatchUpsertSpecialists(
       child.get(), routed.get(), response,
@@ -466,7 +520,8 @@ grpc::ServerUnaryReactor* DirectoryService::GetCapacitySummary(grpc::CallbackSer
   FanOut<v1::GetCapacitySummaryRequest, v1::CapacitySummary>(
       ctx, "GetCapacitySummary", std::move(requests), EXPERTISE_ASYNC(GetCapacitySummary),
       [this, reactor, response, region_request](const grpc::Status& status,
-                                                const std::vector<const v1::CapacitySummary*>& answers) {
+                                                const std::vector<const v1::CapacitySummary*>& answers,
+                                                const std::vector<grpc::Status>&) {
         if (!status.ok()) return reactor->Finish(status);
         *response = MergeCapacity(*region_request, region_names_, answers);
         if (response->unreachable_size() == static_cast<int>(answers.size())) {
@@ -573,7 +628,8 @@ grpc::ServerUnaryReactor* DirectoryService::ListRegionStatuses(grpc::CallbackSer
   FanOut<v1::GetRegionStatusRequest, v1::RegionStatus>(
       ctx, "ListRegionStatuses", std::move(requests),
       EXPERTISE_ASYNC(GetRegionStatus),
-      [this, reactor, response](const grpc::Status& status, const std::vector<const v1::RegionStatus*>& answers) {
+      [this, reactor, response](const grpc::Status& status, const std::vector<const v1::RegionStatus*>& answers,
+                                const std::vector<grpc::Status>& statuses) {
         if (!status.ok()) return reactor->Finish(status);
         for (size_t i = 0; i < answers.size(); ++i) {
           if (answers[i] != nullptr) {
@@ -586,7 +642,10 @@ grpc::ServerUnaryReactor* DirectoryService::ListRegionStatuses(grpc::CallbackSer
           out->set_region_code(region->code);
           out->set_region_display_name(region->name);
           out->set_state(v1::RegionStatus::UNREACHABLE);
-          out->set_unreachable_reason(absl::StrCat("no answer from ", backends_[i]->target, " in time"));
+          out->set_unreachable_reason(absl::StrCat(backends_[i]->target, ": ",
+                                                   absl::StatusCodeToString(static_cast<absl::StatusCode>(
+                                                       statuses[i].error_code())),
+                                                   ": ", statuses[i].error_message()));
           out->set_authority_count(static_cast<int32_t>(region->authorities.size()));
           response->add_unreachable(region->resource_name());
         }
@@ -651,18 +710,29 @@ class DirectoryService::ImportProxy final : public grpc::ServerReadReactor<v1::I
       case kFinish: Server::Finish(error); break;
       case kStartAndWrite:
         backend->stub->async()->ImportSpecialists(upstream_context_.get(), response_, this);
+        // Held until no further upstream operation will start, so the
+        // upstream call cannot end (and free its stream) between our
+        // decision to write and the write itself.
+        Upstream::AddHold();
         Upstream::StartWrite(&message_);
         Upstream::StartCall();
         break;
       case kWrite: Upstream::StartWrite(&message_); break;
-      case kWritesDone: Upstream::StartWritesDone(); break;
+      case kWritesDone:
+        Upstream::StartWritesDone();
+        ReleaseUpstream();
+        break;
       case kNothing: break;
     }
   }
 
   void OnCancel() override {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (upstream_context_) upstream_context_->TryCancel();
+    grpc::ClientContext* upstream = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      upstream = upstream_context_.get();
+    }
+    if (upstream) upstream->TryCancel();
   }
 
   void OnDone() override {
@@ -678,9 +748,9 @@ class DirectoryService::ImportProxy final : public grpc::ServerReadReactor<v1::I
   // Upstream side: a write went out. Not ok: the registry ended the call,
   // and its OnDone brings the status.
   void OnWriteDone(bool ok) override {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (!ok || finished_) return;
+    if (!ok) {
+      ReleaseUpstream();  // nothing more will be written
+      return;
     }
     Server::StartRead(&message_);
   }
@@ -699,9 +769,15 @@ class DirectoryService::ImportProxy final : public grpc::ServerReadReactor<v1::I
   }
 
  private:
+  // Lets the upstream call end, once.
+  void ReleaseUpstream() {
+    if (!hold_released_.exchange(true)) Upstream::RemoveHold();
+  }
+
   DirectoryService* const service_;
   grpc::CallbackServerContext* const ctx_;
   v1::Import* const response_;
+  std::atomic<bool> hold_released_{false};
   std::mutex mu_;
   // One message in flight: read from the caller, then written upstream.
   v1::ImportSpecialistsRequest message_;

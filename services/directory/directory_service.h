@@ -114,8 +114,11 @@ class DirectoryService final : public registry::v1::RegistryService::CallbackSer
   const Backend* BackendForName(const std::string& name, const char* field, grpc::Status* error) const;
   const Backend* BackendForAuthority(const std::string& code, const char* field, grpc::Status* error) const;
   // A client context for a call made on behalf of `ctx`: cancellation
-  // propagated, deadline the caller's less a margin, at most region_timeout.
-  std::unique_ptr<grpc::ClientContext> ChildContext(grpc::CallbackServerContext* ctx) const;
+  // propagated, deadline the caller's less a margin; for a fan-out
+  // (`fan_out`) also at most region_timeout. A routed call (a write, say)
+  // gets all the time the caller gave, so it is not cut short while the
+  // region may still commit it.
+  std::unique_ptr<grpc::ClientContext> ChildContext(grpc::CallbackServerContext* ctx, bool fan_out) const;
 
   // Forwards one unary call to `backend` and finishes with its answer.
   template <typename Request, typename Response, typename Invoke>
@@ -123,10 +126,13 @@ class DirectoryService final : public registry::v1::RegistryService::CallbackSer
                                   const Request* request, Response* response, Invoke invoke);
   // Sends requests[i] (when set) to region i, and calls `done` once with
   // every answer (nullptr for a region not asked or not answering, after
-  // logging why) or with the first error that is the caller's.
+  // logging why) and every region's status, or with the first error that is
+  // the caller's. With `not_found_is_an_answer`, NOT_FOUND means the region
+  // answered "not here" rather than that it is unreachable.
   template <typename Request, typename Response, typename Invoke, typename Done>
   void FanOut(grpc::CallbackServerContext* ctx, const char* method,
-              std::vector<std::optional<Request>> requests, Invoke invoke, Done done);
+              std::vector<std::optional<Request>> requests, Invoke invoke, Done done,
+              bool not_found_is_an_answer = false);
 
   DirectoryOptions options_;
   Clock* clock_;

@@ -7,6 +7,7 @@
 #include "absl/time/civil_time.h"
 #include "services/common/errors.h"
 #include "services/registry/page_token.h"
+#include "services/registry/validation.h"
 
 namespace expertise::directory {
 namespace {
@@ -110,6 +111,9 @@ absl::StatusOr<FederatedSearch> FederatedSearch::Begin(const v1::SearchSpecialis
                                                        absl::Time now) {
   absl::StatusOr<int> page_size = PageSize(request.page_size());
   if (!page_size.ok()) return page_size.status();
+  if (request.has_available_on() && !registry::IsValidFullDate(request.available_on())) {
+    return InvalidFieldError("available_on", "must be a full calendar date");
+  }
   const int32_t first_day = request.has_available_on() ? DayNumberOf(request.available_on()) : Today(now);
   absl::StatusOr<FederatedPager> pager =
       FederatedPager::Resume(request.page_token(), RequestFingerprint(request), regions, first_day);

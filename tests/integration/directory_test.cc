@@ -173,6 +173,7 @@ TEST_F(DirectoryTest, AKilledRegistryGivesTheOthersResultsAndIsNamedUnreachable)
   EXPECT_EQ(status_run.exit_code, 3) << status_run.err;
   EXPECT_THAT(status_run.out, HasSubstr("UNREACHABLE"));
   EXPECT_THAT(status_run.err, HasSubstr("Yorkshire and The Humber (E12000003) is unreachable"));
+  EXPECT_THAT(status_run.err, HasSubstr("UNAVAILABLE"));  // the error the directory saw
   auto search_run = testing::RunCommand({testing::BinaryPath("expertctl"), "--server", directory_->address(),
                                          "search", "--near-authority", "E06000063", "--limit", "5"});
   EXPECT_EQ(search_run.exit_code, 0) << search_run.err;
@@ -224,6 +225,20 @@ TEST_F(DirectoryTest, WritesAndImportsAreRoutedToTheOwningRegion) {
     get.set_name(created.name());
     v1::Specialist found;
     ASSERT_TRUE(registries_[2]->NewStub()->GetSpecialist(&ctx, get, &found).ok());
+  }
+  // An id without its region: every region is asked.
+  {
+    const std::string id = created.name().substr(created.name().rfind('/') + 1);
+    grpc::ClientContext ctx;
+    v1::GetSpecialistRequest get;
+    get.set_name("regions/-/specialists/" + id);
+    v1::Specialist found;
+    grpc::Status status = stub_->GetSpecialist(&ctx, get, &found);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(found.name(), created.name());
+    grpc::ClientContext missing_ctx;
+    get.set_name("regions/-/specialists/s-0000000000000000");
+    EXPECT_EQ(stub_->GetSpecialist(&missing_ctx, get, &found).error_code(), grpc::StatusCode::NOT_FOUND);
   }
   // Update and delete by name, through the directory.
   {

@@ -323,6 +323,16 @@ INSTANTIATE_TEST_SUITE_P(
                      "page_size"}),
     [](const auto& test_info) { return test_info.param.name; });
 
+TEST_F(FederationTest, AnImpossibleDateIsRefusedNotNormalised) {
+  v1::SearchSpecialistsRequest request;
+  request.mutable_available_on()->set_year(2026);
+  request.mutable_available_on()->set_month(2);
+  request.mutable_available_on()->set_day(31);
+  auto search = FederatedSearch::Begin(request, *regions_, kNow);
+  ASSERT_FALSE(search.ok());
+  EXPECT_THAT(std::string(search.status().message()), HasSubstr("available_on"));
+}
+
 TEST_F(FederationTest, NationalListWalksEveryRecordOnceInNameOrder) {
   std::vector<std::string> expected;
   for (const auto& registry : *registries_) {
