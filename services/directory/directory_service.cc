@@ -146,13 +146,20 @@ std::unique_ptr<grpc::ClientContext> DirectoryService::ChildContext(grpc::Callba
 
 template <typename Request, typename Response, typename Invoke>
 grpc::ServerUnaryReactor* DirectoryService::Route(grpc::CallbackServerContext* ctx, const Backend* backend,
-                                                  const Request* request, Response* response,
-                                                  Invoke invoke) {
+                                                  const grpc::Status& error, const Request* request,
+                                                  Response* response, Invoke invoke,
+                                                  std::shared_ptr<const void> keep_alive) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (backend == nullptr) {
+    reactor->Finish(error);
+    return reactor;
+  }
   std::shared_ptr<grpc::ClientContext> child = ChildContext(ctx, /*fan_out=*/false);
   const std::string region = backend->region->resource_name();
   invoke(backend->stub->async(), child.get(), request, response,
-         [reactor, child, region](grpc::Status status) { reactor->Finish(FromRegion(region, status)); });
+         [reactor, child, region, keep_alive](grpc::Status status) {
+           reactor->Finish(FromRegion(region, status));
+         });
   return reactor;
 }
 
@@ -297,27 +304,19 @@ grpc::ServerUnaryReactor* DirectoryService::GetSpecialist(grpc::CallbackServerCo
   }
   grpc::Status error;
   const Backend* backend = BackendForName(request->name(), "name", &error);
-  if (!backend) {
-    auto* reactor = ctx->DefaultReactor();
-    reactor->Finish(error);
-    return reactor;
-  }
-  return Route(ctx, backend, request, response, EXPERTISE_ASYNC(GetSpecialist));
+  return Route(ctx, backend, error, request, response, EXPERTISE_ASYNC(GetSpecialist));
 }
 
 grpc::ServerUnaryReactor* DirectoryService::ListSpecialists(grpc::CallbackServerContext* ctx,
                                                             const v1::ListSpecialistsRequest* request,
                                                             v1::ListSpecialistsResponse* response) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   if (request->parent() != "regions/-") {
     grpc::Status error;
     const Backend* backend = BackendForParent(request->parent(), "parent", &error);
-    if (!backend) {
-      reactor->Finish(error);
-      return reactor;
-    }
-    return Route(ctx, backend, request, response, EXPERTISE_ASYNC(ListSpecialists));
+    return Route(ctx, backend, error, request, response, EXPERTISE_ASYNC(ListSpecialists));
   }
+  // DefaultReactor() constructs the reactor, so it is taken once, here.
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   absl::StatusOr<FederatedList> list = FederatedList::Begin(*request, region_names_);
   if (!list.ok()) {
     reactor->Finish(Error(list.status()));
@@ -350,16 +349,13 @@ grpc::ServerUnaryReactor* DirectoryService::ListSpecialists(grpc::CallbackServer
 grpc::ServerUnaryReactor* DirectoryService::SearchSpecialists(grpc::CallbackServerContext* ctx,
                                                               const v1::SearchSpecialistsRequest* request,
                                                               v1::SearchSpecialistsResponse* response) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   if (request->parent() != "regions/-") {
     grpc::Status error;
     const Backend* backend = BackendForParent(request->parent(), "parent", &error);
-    if (!backend) {
-      reactor->Finish(error);
-      return reactor;
-    }
-    return Route(ctx, backend, request, response, EXPERTISE_ASYNC(SearchSpecialists));
+    return Route(ctx, backend, error, request, response, EXPERTISE_ASYNC(SearchSpecialists));
   }
+  // DefaultReactor() constructs the reactor, so it is taken once, here.
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   absl::StatusOr<FederatedSearch> search = FederatedSearch::Begin(*request, region_names_, clock_->Now());
   if (!search.ok()) {
     reactor->Finish(Error(search.status()));
@@ -404,15 +400,9 @@ grpc::ServerUnaryReactor* DirectoryService::CreateSpecialist(grpc::CallbackServe
     // Routed by the owning authority: the region's registry wants its own name.
     auto routed = std::make_shared<v1::CreateSpecialistRequest>(*request);
     routed->set_parent(backend->region->resource_name());
-    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    std::shared_ptr<grpc::ClientContext> child = ChildContext(ctx, /*fan_out=*/false);
-    const std::string region = backend->region->resource_name();
-    backend->stub->async()->CreateSpecialist(
-        child.get(), routed.get(), response,
-        [reactor, child, routed, region](grpc::Status status) { reactor->Finish(FromRegion(region, status)); });
-    return reactor;
+    return Route(ctx, backend, grpc::Status::OK, routed.get(), response, EXPERTISE_ASYNC(CreateSpecialist), routed);
   }
-  return Route(ctx, backend, request, response, EXPERTISE_ASYNC(CreateSpecialist));
+  return Route(ctx, backend, grpc::Status::OK, request, response, EXPERTISE_ASYNC(CreateSpecialist));
 }
 
 grpc::ServerUnaryReactor* DirectoryService::UpdateSpecialist(grpc::CallbackServerContext* ctx,
@@ -420,12 +410,7 @@ grpc::ServerUnaryReactor* DirectoryService::UpdateSpecialist(grpc::CallbackServe
                                                              v1::Specialist* response) {
   grpc::Status error;
   const Backend* backend = BackendForName(request->specialist().name(), "specialist.name", &error);
-  if (!backend) {
-    auto* reactor = ctx->DefaultReactor();
-    reactor->Finish(error);
-    return reactor;
-  }
-  return Route(ctx, backend, request, response, EXPERTISE_ASYNC(UpdateSpecialist));
+  return Route(ctx, backend, error, request, response, EXPERTISE_ASYNC(UpdateSpecialist));
 }
 
 grpc::ServerUnaryReactor* DirectoryService::DeleteSpecialist(grpc::CallbackServerContext* ctx,
@@ -433,12 +418,7 @@ grpc::ServerUnaryReactor* DirectoryService::DeleteSpecialist(grpc::CallbackServe
                                                              google::protobuf::Empty* response) {
   grpc::Status error;
   const Backend* backend = BackendForName(request->name(), "name", &error);
-  if (!backend) {
-    auto* reactor = ctx->DefaultReactor();
-    reactor->Finish(error);
-    return reactor;
-  }
-  return Route(ctx, backend, request, response, EXPERTISE_ASYNC(DeleteSpecialist));
+  return Route(ctx, backend, error, request, response, EXPERTISE_ASYNC(DeleteSpecialist));
 }
 
 grpc::ServerUnaryReactor* DirectoryService::UpdateCapacity(grpc::CallbackServerContext* ctx,
@@ -446,12 +426,7 @@ grpc::ServerUnaryReactor* DirectoryService::UpdateCapacity(grpc::CallbackServerC
                                                            v1::Specialist* response) {
   grpc::Status error;
   const Backend* backend = BackendForName(request->name(), "name", &error);
-  if (!backend) {
-    auto* reactor = ctx->DefaultReactor();
-    reactor->Finish(error);
-    return reactor;
-  }
-  return Route(ctx, backend, request, response, EXPERTISE_ASYNC(UpdateCapacity));
+  return Route(ctx, backend, error, request, response, EXPERTISE_ASYNC(UpdateCapacity));
 }
 
 grpc::ServerUnaryReactor* DirectoryService::BatchUpsertSpecialists(
@@ -504,16 +479,13 @@ grpc::ServerUnaryReactor* DirectoryService::BatchUpsertSpecialists(
 grpc::ServerUnaryReactor* DirectoryService::GetCapacitySummary(grpc::CallbackServerContext* ctx,
                                                                const v1::GetCapacitySummaryRequest* request,
                                                                v1::CapacitySummary* response) {
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   if (request->parent() != "regions/-") {
     grpc::Status error;
     const Backend* backend = BackendForParent(request->parent(), "parent", &error);
-    if (!backend) {
-      reactor->Finish(error);
-      return reactor;
-    }
-    return Route(ctx, backend, request, response, EXPERTISE_ASYNC(GetCapacitySummary));
+    return Route(ctx, backend, error, request, response, EXPERTISE_ASYNC(GetCapacitySummary));
   }
+  // DefaultReactor() constructs the reactor, so it is taken once, here.
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   auto region_request = std::make_shared<v1::GetCapacitySummaryRequest>(
       RegionCapacityRequest(*request, clock_->Now()));
   std::vector<std::optional<v1::GetCapacitySummaryRequest>> requests(region_names_.size(), *region_request);
@@ -566,12 +538,7 @@ grpc::ServerUnaryReactor* DirectoryService::GetImport(grpc::CallbackServerContex
                                                       v1::Import* response) {
   grpc::Status error;
   const Backend* backend = BackendForName(request->name(), "name", &error);
-  if (!backend) {
-    auto* reactor = ctx->DefaultReactor();
-    reactor->Finish(error);
-    return reactor;
-  }
-  return Route(ctx, backend, request, response, EXPERTISE_ASYNC(GetImport));
+  return Route(ctx, backend, error, request, response, EXPERTISE_ASYNC(GetImport));
 }
 
 grpc::ServerUnaryReactor* DirectoryService::ListImportRejects(grpc::CallbackServerContext* ctx,
@@ -579,12 +546,7 @@ grpc::ServerUnaryReactor* DirectoryService::ListImportRejects(grpc::CallbackServ
                                                               v1::ListImportRejectsResponse* response) {
   grpc::Status error;
   const Backend* backend = BackendForName(request->parent(), "parent", &error);
-  if (!backend) {
-    auto* reactor = ctx->DefaultReactor();
-    reactor->Finish(error);
-    return reactor;
-  }
-  return Route(ctx, backend, request, response, EXPERTISE_ASYNC(ListImportRejects));
+  return Route(ctx, backend, error, request, response, EXPERTISE_ASYNC(ListImportRejects));
 }
 
 grpc::ServerUnaryReactor* DirectoryService::GetImportCursor(grpc::CallbackServerContext* ctx,
@@ -592,12 +554,7 @@ grpc::ServerUnaryReactor* DirectoryService::GetImportCursor(grpc::CallbackServer
                                                             v1::ImportCursor* response) {
   grpc::Status error;
   const Backend* backend = BackendForName(request->name(), "name", &error);
-  if (!backend) {
-    auto* reactor = ctx->DefaultReactor();
-    reactor->Finish(error);
-    return reactor;
-  }
-  return Route(ctx, backend, request, response, EXPERTISE_ASYNC(GetImportCursor));
+  return Route(ctx, backend, error, request, response, EXPERTISE_ASYNC(GetImportCursor));
 }
 
 grpc::ServerUnaryReactor* DirectoryService::GetRegionStatus(grpc::CallbackServerContext* ctx,
@@ -605,12 +562,7 @@ grpc::ServerUnaryReactor* DirectoryService::GetRegionStatus(grpc::CallbackServer
                                                             v1::RegionStatus* response) {
   grpc::Status error;
   const Backend* backend = BackendForName(request->name(), "name", &error);
-  if (!backend) {
-    auto* reactor = ctx->DefaultReactor();
-    reactor->Finish(error);
-    return reactor;
-  }
-  return Route(ctx, backend, request, response, EXPERTISE_ASYNC(GetRegionStatus));
+  return Route(ctx, backend, error, request, response, EXPERTISE_ASYNC(GetRegionStatus));
 }
 
 grpc::ServerUnaryReactor* DirectoryService::ListRegionStatuses(grpc::CallbackServerContext* ctx,

@@ -120,10 +120,13 @@ class DirectoryService final : public registry::v1::RegistryService::CallbackSer
   // region may still commit it.
   std::unique_ptr<grpc::ClientContext> ChildContext(grpc::CallbackServerContext* ctx, bool fan_out) const;
 
-  // Forwards one unary call to `backend` and finishes with its answer.
+  // Forwards one unary call to `backend` and finishes with its answer; with
+  // no backend (the region could not be found) finishes with `error`.
+  // `keep_alive` holds a rewritten request until the call is done.
   template <typename Request, typename Response, typename Invoke>
   grpc::ServerUnaryReactor* Route(grpc::CallbackServerContext* ctx, const Backend* backend,
-                                  const Request* request, Response* response, Invoke invoke);
+                                  const grpc::Status& error, const Request* request, Response* response,
+                                  Invoke invoke, std::shared_ptr<const void> keep_alive = nullptr);
   // Sends requests[i] (when set) to region i, and calls `done` once with
   // every answer (nullptr for a region not asked or not answering, after
   // logging why) and every region's status, or with the first error that is

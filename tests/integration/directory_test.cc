@@ -284,6 +284,22 @@ TEST_F(DirectoryTest, WritesAndImportsAreRoutedToTheOwningRegion) {
     EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
     EXPECT_THAT(status.error_message(), HasSubstr("no registry for regions/london"));
   }
+  // Routed reads for a region without a registry fail with the reason, not a hang.
+  {
+    grpc::ClientContext get_ctx;
+    v1::GetSpecialistRequest get;
+    get.set_name("regions/london/specialists/s-0000000000000000");
+    v1::Specialist out;
+    grpc::Status status = stub_->GetSpecialist(&get_ctx, get, &out);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    grpc::ClientContext list_ctx;
+    v1::ListSpecialistsRequest list;
+    list.set_parent("regions/london");
+    v1::ListSpecialistsResponse listed;
+    status = stub_->ListSpecialists(&list_ctx, list, &listed);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    EXPECT_THAT(status.error_message(), HasSubstr("no registry for regions/london"));
+  }
   // An import streamed to the directory lands in the authority's region.
   {
     grpc::ClientContext ctx;
