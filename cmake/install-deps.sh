@@ -14,8 +14,9 @@ packages=(
   # storage, logging, CLI, JSON
   libsqlite3-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
   # importer sandbox: bubblewrap (namespaces) and libseccomp (syscall filter);
-  # OpenSSL for plugin file hashes (SHA-256)
-  bubblewrap libseccomp-dev libssl-dev
+  # OpenSSL: SHA-256 (plugin hashes, API keys, audit chain); the openssl tool makes the
+  # development CA and certificates (deploy/tls/make-dev-certs.sh)
+  bubblewrap libseccomp-dev libssl-dev openssl
   # tests and benchmarks; clang-14 and libclang-rt-14-dev for the libFuzzer targets
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev
 )

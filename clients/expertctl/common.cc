@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <ostream>
 
 #include "absl/strings/str_format.h"
@@ -11,6 +12,7 @@
 #include "google/rpc/status.pb.h"
 #include "services/common/csv.h"
 #include "services/common/errors.h"
+#include "services/security/cli_flags.h"
 
 namespace expertise::expertctl {
 
@@ -20,9 +22,18 @@ OutputFormat Context::format() const {
   return OutputFormat::kTable;
 }
 
+std::shared_ptr<grpc::Channel> Context::Channel() const {
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      security::NewClientChannel(global.server, global.security);
+  if (channel.ok()) return *std::move(channel);
+  // Unreachable after AddGlobalOptions' check; a call on this channel fails
+  // UNAVAILABLE rather than silently going out without credentials.
+  return grpc::CreateChannel("unix:/nonexistent/expertctl-no-credentials",
+                             grpc::InsecureChannelCredentials());
+}
+
 std::unique_ptr<registry::v1::RegistryService::Stub> Context::RegistryStub() const {
-  return registry::v1::RegistryService::NewStub(
-      grpc::CreateChannel(global.server, grpc::InsecureChannelCredentials()));
+  return registry::v1::RegistryService::NewStub(Channel());
 }
 
 void Context::Prepare(grpc::ClientContext* ctx) const {
@@ -70,6 +81,9 @@ int Context::Fail(const std::string& verb, const grpc::Status& status) const {
       return kExitUnavailable;
     case grpc::StatusCode::NOT_FOUND:
       return kExitNotFound;
+    case grpc::StatusCode::UNAUTHENTICATED:
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return kExitDenied;
     case grpc::StatusCode::ALREADY_EXISTS:
     case grpc::StatusCode::FAILED_PRECONDITION:
     case grpc::StatusCode::ABORTED:
@@ -136,6 +150,25 @@ void AddGlobalOptions(CLI::App& app, GlobalOptions* global) {
   app.add_option("--timeout", global->timeout_seconds, "Seconds to wait for each call")
       ->check(CLI::PositiveNumber)
       ->default_val(10);
+  security::AddClientSecurityFlags(app, &global->security, &global->token_file);
+  const char* config_home = std::getenv("XDG_CONFIG_HOME");
+  const char* home = std::getenv("HOME");
+  const std::string default_config =
+      config_home && *config_home ? std::string(config_home) + "/expertise/expertctl.toml"
+      : home && *home             ? std::string(home) + "/.config/expertise/expertctl.toml"
+                                  : std::string();
+  app.set_config("--config", default_config,
+                 "TOML file of long options (server, ca, cert, key, token-file, ...)", false);
+  // Credentials are checked once, before any command runs: a missing
+  // certificate or a plaintext remote server is a usage error, not a failed
+  // call.
+  app.parse_complete_callback([global] {
+    if (absl::Status s = security::ResolveTokenFile(global->token_file, &global->security); !s.ok()) {
+      throw CLI::ValidationError("--token-file", std::string(s.message()));
+    }
+    absl::Status s = security::NewClientChannel(global->server, global->security).status();
+    if (!s.ok()) throw CLI::ValidationError("credentials", std::string(s.message()));
+  });
 }
 
 void WarnUnreachable(const Context& ctx, const std::string& verb,

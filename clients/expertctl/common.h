@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "expertise/registry/v1/registry_service.grpc.pb.h"
 #include "google/protobuf/message.h"
+#include "services/security/grpc_security.h"
 
 namespace expertise::expertctl {
 
@@ -31,6 +32,7 @@ enum ExitCode {
   kExitImportRejects = 6,       // import SUCCEEDED_WITH_REJECTS
   kExitImportFailed = 7,        // import FAILED (policy or withdrawal guard); nothing changed
   kExitImportPluginFailed = 8,  // the plugin crashed, hung, was refused or misbehaved; nothing changed
+  kExitDenied = 9,              // UNAUTHENTICATED or PERMISSION_DENIED
 };
 
 enum class OutputFormat { kTable, kJson, kCsv };
@@ -39,6 +41,9 @@ struct GlobalOptions {
   std::string server = "127.0.0.1:50051";
   std::string output = "table";
   double timeout_seconds = 10;
+  // Who we are: a client certificate, an API key, or both.
+  security::ClientSecurityOptions security;
+  std::string token_file;
 };
 
 // Streams and options a command runs with, so commands are testable
@@ -50,6 +55,9 @@ struct Context {
 
   OutputFormat format() const;
   std::unique_ptr<registry::v1::RegistryService::Stub> RegistryStub() const;
+  // A channel to --server with the credentials given (checked at start-up
+  // by AddGlobalOptions, so this does not fail in a command).
+  std::shared_ptr<grpc::Channel> Channel() const;
   // Prepares a client context with the global deadline.
   void Prepare(grpc::ClientContext* ctx) const;
   // Prints "expertctl: <verb>: <message>" plus each bad field, and returns
@@ -83,8 +91,11 @@ struct Table {
   void Print(OutputFormat format, std::ostream& out) const;
 };
 
-// Registers --server, --output and --timeout on `app` (expertctl and
-// expertise-importer share them).
+// Registers --server, --output, --timeout, the credentials (--ca, --cert,
+// --key, --token, --token-file; EXPERTISE_* environment variables) and
+// --config (a TOML file of the same long options, by default
+// ~/.config/expertise/expertctl.toml) on `app`; expertctl and
+// expertise-importer share them. Bad credentials fail the parse.
 void AddGlobalOptions(CLI::App& app, GlobalOptions* global);
 
 // Writes `message` as JSON (proto3 JSON mapping, original field names).

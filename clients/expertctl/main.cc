@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
   SetupImport(app, ctx, &exit_code);
   SetupImports(app, ctx, &exit_code);
   SetupPlugins(app, ctx, &exit_code);
+  SetupAudit(app, ctx, &exit_code);
+  SetupKeys(app, ctx, &exit_code);
 
   try {
     app.parse(argc, argv);

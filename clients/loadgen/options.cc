@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "absl/strings/match.h"
+#include "services/security/cli_flags.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -61,6 +62,7 @@ absl::StatusOr<std::string> ReadWholeFile(absl::string_view what, const std::str
 }  // namespace
 
 void AddFlags(CLI::App& app, Flags* flags) {
+  security::AddClientSecurityFlags(app, &flags->security, &flags->token_file);
   app.add_option("--server,-s", flags->server, "Server address host:port")
       ->default_val("127.0.0.1:50051");
   auto* call = app.add_option(
@@ -212,6 +214,10 @@ absl::StatusOr<Config> BuildConfig(const Flags& flags) {
   Config config;
   if (flags.server.empty()) return absl::InvalidArgumentError("--server: no address");
   config.server = flags.server;
+  config.security = flags.security;
+  if (absl::Status s = security::ResolveTokenFile(flags.token_file, &config.security); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--token-file: ", s.message()));
+  }
 
   if (!flags.call.empty() && !flags.scenarios.empty()) {
     return absl::InvalidArgumentError("use --call (one scenario) or --scenario (one or more), not both");

@@ -13,6 +13,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "services/security/grpc_security.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -35,6 +36,8 @@ inline constexpr int64_t kDefaultRequests = 1000;
 // The command line as given.
 struct Flags {
   std::string server = "127.0.0.1:50051";
+  security::ClientSecurityOptions security;  // --ca, --cert, --key, --token
+  std::string token_file;
   std::string call;
   std::string request;
   std::string request_file;
@@ -64,6 +67,7 @@ struct Scenario {
 // A checked run configuration.
 struct Config {
   std::string server;
+  security::ClientSecurityOptions security;
   int concurrency = 0;
   int connections = 0;
   ScheduleOptions schedule;

@@ -213,7 +213,10 @@ absl::StatusOr<std::unique_ptr<Runner>> Runner::Connect(const Config& config, co
     // Also keep subchannels out of the process-wide pool, the documented
     // way to stop channels sharing connections.
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    auto channel = grpc::CreateCustomChannel(config.server, grpc::InsecureChannelCredentials(), args);
+    absl::StatusOr<std::shared_ptr<grpc::Channel>> made =
+        security::NewClientChannel(config.server, config.security, args);
+    if (!made.ok()) return made.status();
+    std::shared_ptr<grpc::Channel> channel = *std::move(made);
     if (!channel->WaitForConnected(std::chrono::system_clock::now() +
                                    absl::ToChronoMilliseconds(config.connect_timeout))) {
       return absl::UnavailableError(absl::StrCat("cannot reach ", config.server, " within ",

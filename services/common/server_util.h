@@ -7,14 +7,13 @@
 
 #include <grpcpp/server_builder.h>
 
+#include "services/common/net_address.h"
+
 namespace expertise {
 
 // Writes `port` to `path` atomically (write, then rename), so a watcher never
 // reads a half-written file.
 bool WritePortFile(const std::string& path, int port);
-
-// Whether a listen address is on loopback only.
-bool IsLoopbackAddress(const std::string& listen);
 
 // Accepts the directory's keepalive pings (every 10 s, also between calls),
 // so an idle directory-to-registry channel is never sent GOAWAY

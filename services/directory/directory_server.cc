@@ -44,23 +44,48 @@ int RunDirectoryServer(const DirectoryServerOptions& options) {
              {{"regions", absl::StrJoin(missing, ",")},
               {"note", "national searches cover only the configured regions"}});
   }
-  if (!IsLoopbackAddress(options.listen)) {
-    LogEvent(*log, spdlog::level::warn, "plaintext_listener",
-             {{"listen", options.listen}, {"note", "no TLS yet: expose only on a trusted network"}});
+  security::ServerSecurityOptions security_options = options.security;
+  security_options.error_domain = kDirectoryErrorDomain;
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      security::MakeServerCredentials(security_options, options.listen);
+  absl::StatusOr<std::unique_ptr<security::CallGate>> gate =
+      credentials.ok() ? security::CallGate::Create(ReferenceData::Get(), security_options)
+                       : absl::StatusOr<std::unique_ptr<security::CallGate>>(credentials.status());
+  // The upstream identity is checked once here, so a typo in a path fails
+  // the start instead of every region.
+  absl::Status upstream_ok =
+      regions->empty() ? absl::OkStatus()
+                       : security::NewClientChannel(regions->front().target, options.upstream).status();
+  if (gate.ok() && !upstream_ok.ok()) gate = upstream_ok;
+  if (gate.ok() && options.upstream.tls.cert.empty() && options.upstream.token.empty()) {
+    gate = absl::FailedPreconditionError(
+        "the directory needs its own identity towards the registries: --upstream-cert/--upstream-key "
+        "or --upstream-token-file (a service principal such as service/directory)");
+  }
+  if (!gate.ok()) {
+    LogEvent(*log, spdlog::level::err, "security_setup_failed",
+             {{"error", std::string(gate.status().message())}});
+    std::fprintf(stderr, "expertise-directory: %s\n", std::string(gate.status().message()).c_str());
+    return 2;
   }
 
   DirectoryOptions directory_options;
   directory_options.regions = *regions;
   directory_options.region_timeout = options.region_timeout;
+  directory_options.gate = gate->get();
+  directory_options.upstream = options.upstream;
   DirectoryService service(std::move(directory_options));
 
   grpc::EnableDefaultHealthCheckService(true);
   if (options.reflection) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(options.listen, *credentials, &port);
   builder.RegisterService(&service);
-  builder.SetMaxReceiveMessageSize(8 * 1024 * 1024);
+  builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back((*gate)->NewInterceptorFactory());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   ApplyServerKeepalive(&builder);
   if (!options.reflection) DisableReflection(&builder);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();

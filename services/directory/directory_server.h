@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "services/security/grpc_security.h"
 
 namespace expertise::directory {
 
@@ -14,6 +15,8 @@ struct DirectoryServerOptions {
   absl::Duration region_timeout = absl::Seconds(5);
   bool reflection = true;
   int shutdown_grace_seconds = 10;
+  security::ServerSecurityOptions security;   // callers of the directory
+  security::ClientSecurityOptions upstream;   // the directory's identity towards the registries
 };
 
 // Runs the directory until SIGTERM or SIGINT, then shuts down gracefully.

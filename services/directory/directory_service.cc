@@ -46,7 +46,8 @@ grpc::Status FromRegion(const std::string& region, const grpc::Status& status) {
                       status.error_details());
 }
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target) {
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target,
+                                          const security::ClientSecurityOptions& security) {
   grpc::ChannelArguments args;
   // Keepalive matched with the registries' server settings (server.cc), so
   // a dead peer is noticed within ~15 s even on an idle channel.
@@ -58,7 +59,18 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target) {
   args.SetMaxReceiveMessageSize(32 * 1024 * 1024);
   // A region that went down is retried soon after it comes back.
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
-  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      security::NewClientChannel(target, security, args);
+  if (!channel.ok()) {
+    // The server checks the options before it builds the service, so this
+    // only happens if a certificate file vanished in between: the region
+    // then answers as unreachable, with the reason in the log.
+    LogEvent(Log(), spdlog::level::err, "region_channel_failed",
+             {{"target", target}, {"error", std::string(channel.status().message())}});
+    return grpc::CreateChannel("unix:/nonexistent/expertise-directory-no-credentials",
+                               grpc::InsecureChannelCredentials());
+  }
+  return *std::move(channel);
 }
 
 }  // namespace
@@ -69,7 +81,7 @@ DirectoryService::DirectoryService(DirectoryOptions options)
     auto backend = std::make_unique<Backend>();
     backend->region = e.region;
     backend->target = e.target;
-    backend->channel = MakeChannel(e.target);
+    backend->channel = MakeChannel(e.target, options_.upstream);
     backend->stub = v1::RegistryService::NewStub(backend->channel);
     region_names_.push_back(e.region->resource_name());
     backends_.push_back(std::move(backend));
@@ -128,6 +140,9 @@ const DirectoryService::Backend* DirectoryService::BackendForAuthority(const std
 std::unique_ptr<grpc::ClientContext> DirectoryService::ChildContext(grpc::CallbackServerContext* ctx,
                                                                    bool fan_out) const {
   std::unique_ptr<grpc::ClientContext> child = grpc::ClientContext::FromCallbackServerContext(*ctx);
+  // The registries decide what the caller may see and do: name the caller.
+  const security::CallDecision decision = options_.gate->Decision(ctx);
+  if (decision.caller) child->AddMetadata(security::kOnBehalfOfKey, decision.caller->ToString());
   const auto now = std::chrono::system_clock::now();
   auto deadline = fan_out ? now + absl::ToChronoNanoseconds(options_.region_timeout)
                           : std::chrono::system_clock::time_point::max();
@@ -143,6 +158,18 @@ std::unique_ptr<grpc::ClientContext> DirectoryService::ChildContext(grpc::Callba
   if (deadline != std::chrono::system_clock::time_point::max()) child->set_deadline(deadline);
   return child;
 }
+
+grpc::ServerUnaryReactor* DirectoryService::RefuseIfDenied(grpc::CallbackServerContext* ctx) const {
+  const security::CallDecision decision = options_.gate->Decision(ctx);
+  if (decision.status.ok()) return nullptr;
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(Error(decision.status));
+  return reactor;
+}
+
+// Every unary handler starts with this: a refused call ends here.
+#define EXPERTISE_REFUSE_IF_DENIED(ctx) \
+  if (grpc::ServerUnaryReactor* refused = RefuseIfDenied(ctx)) return refused
 
 template <typename Request, typename Response, typename Invoke>
 grpc::ServerUnaryReactor* DirectoryService::Route(grpc::CallbackServerContext* ctx, const Backend* backend,
@@ -269,6 +296,7 @@ void DirectoryService::FanOut(grpc::CallbackServerContext* ctx, const char* meth
 grpc::ServerUnaryReactor* DirectoryService::GetSpecialist(grpc::CallbackServerContext* ctx,
                                                           const v1::GetSpecialistRequest* request,
                                                           v1::Specialist* response) {
+  EXPERTISE_REFUSE_IF_DENIED(ctx);
   constexpr char kAnyRegion[] = "regions/-/specialists/";
   if (absl::StartsWith(request->name(), kAnyRegion)) {
     // An id without its region: every region is asked; ids are unique.
@@ -310,6 +338,7 @@ grpc::ServerUnaryReactor* DirectoryService::GetSpecialist(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* DirectoryService::ListSpecialists(grpc::CallbackServerContext* ctx,
                                                             const v1::ListSpecialistsRequest* request,
                                                             v1::ListSpecialistsResponse* response) {
+  EXPERTISE_REFUSE_IF_DENIED(ctx);
   if (request->parent() != "regions/-") {
     grpc::Status error;
     const Backend* backend = BackendForParent(request->parent(), "parent", &error);
@@ -349,6 +378,7 @@ grpc::ServerUnaryReactor* DirectoryService::ListSpecialists(grpc::CallbackServer
 grpc::ServerUnaryReactor* DirectoryService::SearchSpecialists(grpc::CallbackServerContext* ctx,
                                                               const v1::SearchSpecialistsRequest* request,
                                                               v1::SearchSpecialistsResponse* response) {
+  EXPERTISE_REFUSE_IF_DENIED(ctx);
   if (request->parent() != "regions/-") {
     grpc::Status error;
     const Backend* backend = BackendForParent(request->parent(), "parent", &error);
@@ -388,6 +418,7 @@ grpc::ServerUnaryReactor* DirectoryService::SearchSpecialists(grpc::CallbackServ
 grpc::ServerUnaryReactor* DirectoryService::CreateSpecialist(grpc::CallbackServerContext* ctx,
                                                              const v1::CreateSpecialistRequest* request,
                                                              v1::Specialist* response) {
+  EXPERTISE_REFUSE_IF_DENIED(ctx);
   grpc::Status error;
   const Backend* backend =
       BackendForAuthority(request->specialist().owning_authority(), "specialist.owning_authority", &error);
@@ -408,6 +439,7 @@ grpc::ServerUnaryReactor* DirectoryService::CreateSpecialist(grpc::CallbackServe
 grpc::ServerUnaryReactor* DirectoryService::UpdateSpecialist(grpc::CallbackServerContext* ctx,
                                                              const v1::UpdateSpecialistRequest* request,
                                                              v1::Specialist* response) {
+  EXPERTISE_REFUSE_IF_DENIED(ctx);
   grpc::Status error;
   const Backend* backend = BackendForName(request->specialist().name(), "specialist.name", &error);
   return Route(ctx, backend, error, request, response, EXPERTISE_ASYNC(UpdateSpecialist));
@@ -416,6 +448,7 @@ grpc::ServerUnaryReactor* DirectoryService::UpdateSpecialist(grpc::CallbackServe
 grpc::ServerUnaryReactor* DirectoryService::DeleteSpecialist(grpc::CallbackServerContext* ctx,
                                                              const v1::DeleteSpecialistRequest* request,
                                                              google::protobuf::Empty* response) {
+  EXPERTISE_REFUSE_IF_DENIED(ctx);
   grpc::Status error;
   const Backend* backend = BackendForName(request->name(), "name", &error);
   return Route(ctx, backend, error, request, response, EXPERTISE_ASYNC(DeleteSpecialist));
@@ -424,6 +457,7 @@ grpc::ServerUnaryReactor* DirectoryService::DeleteSpecialist(grpc::CallbackServe
 grpc::ServerUnaryReactor* DirectoryService::UpdateCapacity(grpc::CallbackServerContext* ctx,
                                                            const v1::UpdateCapacityRequest* request,
                                                            v1::Specialist* response) {
+  EXPERTISE_REFUSE_IF_DENIED(ctx);
   grpc::Status error;
   const Backend* backend = BackendForName(request->name(), "name", &error);
   return Route(ctx, backend, error, request, response, EXPERTISE_ASYNC(UpdateCapacity));
@@ -432,6 +466,7 @@ grpc::ServerUnaryReactor* DirectoryService::UpdateCapacity(grpc::CallbackServerC
 grpc::ServerUnaryReactor* DirectoryService::BatchUpsertSpecialists(
     grpc::CallbackServerContext* ctx, const v1::BatchUpsertSpecialistsRequest* request,
     v1::BatchUpsertSpecialistsResponse* response) {
+  EXPERTISE_REFUSE_IF_DENIED(ctx);
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   // A batch is atomic in one registry; across regions it cannot be, so a
   // batch must stay within one region.
@@ -479,6 +514,7 @@ grpc::ServerUnaryReactor* DirectoryService::BatchUpsertSpecialists(
 grpc::ServerUnaryReactor* DirectoryService::GetCapacitySummary(grpc::CallbackServerContext* ctx,
                                                                const v1::GetCapacitySummaryRequest* request,
                                                                v1::CapacitySummary* response) {
+  EXPERTISE_REFUSE_IF_DENIED(ctx);
   if (request->parent() != "regions/-") {
     grpc::Status error;
     const Backend* backend = BackendForParent(request->parent(), "parent", &error);
@@ -507,6 +543,7 @@ grpc::ServerUnaryReactor* DirectoryService::GetCapacitySummary(grpc::CallbackSer
 grpc::ServerUnaryReactor* DirectoryService::ListTaxonomyTerms(grpc::CallbackServerContext* ctx,
                                                               const v1::ListTaxonomyTermsRequest* request,
                                                               v1::ListTaxonomyTermsResponse* response) {
+  EXPERTISE_REFUSE_IF_DENIED(ctx);
   auto* reactor = ctx->DefaultReactor();
   *response = registry::ListTaxonomyTerms(ReferenceData::Get(), *request);
   reactor->Finish(grpc::Status::OK);
@@ -516,6 +553,7 @@ grpc::ServerUnaryReactor* DirectoryService::ListTaxonomyTerms(grpc::CallbackServ
 grpc::ServerUnaryReactor* DirectoryService::ListLocalAuthorities(
     grpc::CallbackServerContext* ctx, const v1::ListLocalAuthoritiesRequest* request,
     v1::ListLocalAuthoritiesResponse* response) {
+  EXPERTISE_REFUSE_IF_DENIED(ctx);
   auto* reactor = ctx->DefaultReactor();
   absl::StatusOr<v1::ListLocalAuthoritiesResponse> result =
       registry::ListLocalAuthorities(ReferenceData::Get(), *request);
@@ -527,6 +565,7 @@ grpc::ServerUnaryReactor* DirectoryService::ListLocalAuthorities(
 grpc::ServerUnaryReactor* DirectoryService::ListRegions(grpc::CallbackServerContext* ctx,
                                                         const v1::ListRegionsRequest* /*request*/,
                                                         v1::ListRegionsResponse* response) {
+  EXPERTISE_REFUSE_IF_DENIED(ctx);
   auto* reactor = ctx->DefaultReactor();
   *response = registry::ListRegions(ReferenceData::Get());
   reactor->Finish(grpc::Status::OK);
@@ -536,6 +575,7 @@ grpc::ServerUnaryReactor* DirectoryService::ListRegions(grpc::CallbackServerCont
 grpc::ServerUnaryReactor* DirectoryService::GetImport(grpc::CallbackServerContext* ctx,
                                                       const v1::GetImportRequest* request,
                                                       v1::Import* response) {
+  EXPERTISE_REFUSE_IF_DENIED(ctx);
   grpc::Status error;
   const Backend* backend = BackendForName(request->name(), "name", &error);
   return Route(ctx, backend, error, request, response, EXPERTISE_ASYNC(GetImport));
@@ -544,6 +584,7 @@ grpc::ServerUnaryReactor* DirectoryService::GetImport(grpc::CallbackServerContex
 grpc::ServerUnaryReactor* DirectoryService::ListImportRejects(grpc::CallbackServerContext* ctx,
                                                               const v1::ListImportRejectsRequest* request,
                                                               v1::ListImportRejectsResponse* response) {
+  EXPERTISE_REFUSE_IF_DENIED(ctx);
   grpc::Status error;
   const Backend* backend = BackendForName(request->parent(), "parent", &error);
   return Route(ctx, backend, error, request, response, EXPERTISE_ASYNC(ListImportRejects));
@@ -552,6 +593,7 @@ grpc::ServerUnaryReactor* DirectoryService::ListImportRejects(grpc::CallbackServ
 grpc::ServerUnaryReactor* DirectoryService::GetImportCursor(grpc::CallbackServerContext* ctx,
                                                             const v1::GetImportCursorRequest* request,
                                                             v1::ImportCursor* response) {
+  EXPERTISE_REFUSE_IF_DENIED(ctx);
   grpc::Status error;
   const Backend* backend = BackendForName(request->name(), "name", &error);
   return Route(ctx, backend, error, request, response, EXPERTISE_ASYNC(GetImportCursor));
@@ -560,6 +602,7 @@ grpc::ServerUnaryReactor* DirectoryService::GetImportCursor(grpc::CallbackServer
 grpc::ServerUnaryReactor* DirectoryService::GetRegionStatus(grpc::CallbackServerContext* ctx,
                                                             const v1::GetRegionStatusRequest* request,
                                                             v1::RegionStatus* response) {
+  EXPERTISE_REFUSE_IF_DENIED(ctx);
   grpc::Status error;
   const Backend* backend = BackendForName(request->name(), "name", &error);
   return Route(ctx, backend, error, request, response, EXPERTISE_ASYNC(GetRegionStatus));
@@ -568,6 +611,7 @@ grpc::ServerUnaryReactor* DirectoryService::GetRegionStatus(grpc::CallbackServer
 grpc::ServerUnaryReactor* DirectoryService::ListRegionStatuses(grpc::CallbackServerContext* ctx,
                                                                const v1::ListRegionStatusesRequest* /*request*/,
                                                                v1::ListRegionStatusesResponse* response) {
+  EXPERTISE_REFUSE_IF_DENIED(ctx);
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   std::vector<std::optional<v1::GetRegionStatusRequest>> requests;
   for (const std::string& region : region_names_) {
@@ -620,6 +664,13 @@ class DirectoryService::ImportProxy final : public grpc::ServerReadReactor<v1::I
  public:
   ImportProxy(DirectoryService* service, grpc::CallbackServerContext* ctx, v1::Import* response)
       : service_(service), ctx_(ctx), response_(response) {
+    const security::CallDecision decision = service->options_.gate->Decision(ctx);
+    if (!decision.status.ok()) {
+      finished_ = true;  // nothing is read, nothing goes upstream
+      Server::Finish(Error(decision.status));
+      return;
+    }
+    if (decision.caller) caller_ = decision.caller->ToString();
     Server::StartRead(&message_);
   }
 
@@ -650,6 +701,7 @@ class DirectoryService::ImportProxy final : public grpc::ServerReadReactor<v1::I
           // Routed by authority; the region's registry wants its own name.
           message_.mutable_header()->set_parent(region_);
           upstream_context_ = grpc::ClientContext::FromCallbackServerContext(*ctx_);
+          if (caller_) upstream_context_->AddMetadata(security::kOnBehalfOfKey, *caller_);
           upstream_started_ = true;
           action = kStartAndWrite;
         }
@@ -735,11 +787,21 @@ class DirectoryService::ImportProxy final : public grpc::ServerReadReactor<v1::I
   v1::ImportSpecialistsRequest message_;
   std::unique_ptr<grpc::ClientContext> upstream_context_;  // set once, under mu_
   std::string region_;                                      // set once, before the upstream starts
+  std::optional<std::string> caller_;                       // set in the constructor
   bool upstream_started_ = false;  // guarded by mu_
   bool upstream_done_ = false;     // guarded by mu_
   bool finished_ = false;          // guarded by mu_: Finish was called
   bool server_done_ = false;       // guarded by mu_
 };
+
+grpc::ServerUnaryReactor* DirectoryService::ListAuditRecords(grpc::CallbackServerContext* ctx,
+                                                             const v1::ListAuditRecordsRequest* request,
+                                                             v1::ListAuditRecordsResponse* response) {
+  EXPERTISE_REFUSE_IF_DENIED(ctx);
+  grpc::Status error;
+  const Backend* backend = BackendForParent(request->parent(), "parent", &error);
+  return Route(ctx, backend, error, request, response, EXPERTISE_ASYNC(ListAuditRecords));
+}
 
 grpc::ServerReadReactor<v1::ImportSpecialistsRequest>* DirectoryService::ImportSpecialists(
     grpc::CallbackServerContext* ctx, v1::Import* response) {

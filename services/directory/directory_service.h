@@ -27,6 +27,7 @@
 #include "expertise/registry/v1/registry_service.grpc.pb.h"
 #include "services/common/clock.h"
 #include "services/directory/region_map.h"
+#include "services/security/grpc_security.h"
 
 namespace expertise::directory {
 
@@ -37,8 +38,16 @@ struct DirectoryOptions {
   // Longest wait for a region when the caller gives no tighter deadline.
   absl::Duration region_timeout = absl::Seconds(5);
   Clock* clock = nullptr;  // RealClock() when null
+  // Decides who each call is for; required. Not owned.
+  security::CallGate* gate = nullptr;
+  // How the directory reaches the registries (its own service identity);
+  // each call carries the caller it acts for (security::kOnBehalfOfKey).
+  security::ClientSecurityOptions upstream;
 };
 
+// Security: every handler first obeys the CallGate's decision; registries
+// then apply the per-object rules to the caller the directory names, and
+// audit. The directory itself holds no data and no audit trail.
 class DirectoryService final : public registry::v1::RegistryService::CallbackService {
  public:
   // Creates one channel per region (connected lazily; keepalive on).
@@ -81,6 +90,9 @@ class DirectoryService final : public registry::v1::RegistryService::CallbackSer
   grpc::ServerUnaryReactor* ListRegions(grpc::CallbackServerContext* ctx,
                                         const registry::v1::ListRegionsRequest* request,
                                         registry::v1::ListRegionsResponse* response) override;
+  grpc::ServerUnaryReactor* ListAuditRecords(grpc::CallbackServerContext* ctx,
+                                             const registry::v1::ListAuditRecordsRequest* request,
+                                             registry::v1::ListAuditRecordsResponse* response) override;
   grpc::ServerReadReactor<registry::v1::ImportSpecialistsRequest>* ImportSpecialists(
       grpc::CallbackServerContext* ctx, registry::v1::Import* response) override;
   grpc::ServerUnaryReactor* GetImport(grpc::CallbackServerContext* ctx,
@@ -119,6 +131,9 @@ class DirectoryService final : public registry::v1::RegistryService::CallbackSer
   // gets all the time the caller gave, so it is not cut short while the
   // region may still commit it.
   std::unique_ptr<grpc::ClientContext> ChildContext(grpc::CallbackServerContext* ctx, bool fan_out) const;
+  // Finishes and returns the call's reactor if the CallGate refused the
+  // call; nullptr if it may go ahead.
+  grpc::ServerUnaryReactor* RefuseIfDenied(grpc::CallbackServerContext* ctx) const;
 
   // Forwards one unary call to `backend` and finishes with its answer; with
   // no backend (the region could not be found) finishes with `error`.

@@ -1,9 +1,12 @@
 // expertise-directory: one gRPC endpoint over every regional registry.
 
+#include <cstdio>
+
 #include <CLI/CLI.hpp>
 
 #include "services/common/logging.h"
 #include "services/directory/directory_server.h"
+#include "services/security/cli_flags.h"
 
 int main(int argc, char** argv) {
   expertise::directory::DirectoryServerOptions options;
@@ -23,11 +26,20 @@ int main(int argc, char** argv) {
       ->default_val(true);
   app.add_option("--shutdown-grace-seconds", options.shutdown_grace_seconds,
                  "Time calls in flight get to finish on SIGTERM")->default_val(10);
+  expertise::security::AddServerSecurityFlags(app, &options.security);
+  std::string upstream_token_file;
+  expertise::security::AddClientSecurityFlags(app, &options.upstream, &upstream_token_file,
+                                              "upstream-");
   app.add_option("--log-format", log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   CLI11_PARSE(app, argc, argv);
   options.region_timeout = absl::Seconds(region_timeout_seconds);
+  if (absl::Status s = expertise::security::ResolveTokenFile(upstream_token_file, &options.upstream);
+      !s.ok()) {
+    std::fprintf(stderr, "expertise-directory: %s\n", std::string(s.message()).c_str());
+    return 2;
+  }
 
   expertise::LogFormat format;
   (void)expertise::ParseLogFormat(log_format, &format);

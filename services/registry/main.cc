@@ -4,6 +4,7 @@
 
 #include "services/common/logging.h"
 #include "services/registry/server.h"
+#include "services/security/cli_flags.h"
 
 int main(int argc, char** argv) {
   expertise::registry::ServerOptions options;
@@ -26,6 +27,9 @@ int main(int argc, char** argv) {
                "Serve gRPC server reflection (v1alpha)")->default_val(true);
   app.add_option("--shutdown-grace-seconds", options.shutdown_grace_seconds,
                  "Time calls in flight get to finish on SIGTERM")->default_val(10);
+  app.add_option("--audit-log", options.audit_log_path,
+                 "Append-only audit trail (JSON lines, hash-chained); default <db>.audit.jsonl");
+  expertise::security::AddServerSecurityFlags(app, &options.security);
   app.add_option("--log-format", log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));

@@ -313,16 +313,20 @@ v1::RegionStatus Registry::RegionStatusNow() const {
   return status;
 }
 
-absl::StatusOr<v1::Specialist> Registry::GetSpecialist(const v1::GetSpecialistRequest& req) const {
+absl::StatusOr<v1::Specialist> Registry::GetSpecialist(const v1::GetSpecialistRequest& req,
+                                                       const CallAccess& access) const {
   ASSIGN_OR_RETURN(std::string id, ParseName(req.name(), "name"));
   ReaderMutexLock lock(&mu_);
   SpecialistPtr found = index_.Find(id);
-  if (!found) return absl::NotFoundError(absl::StrCat(req.name(), " does not exist"));
+  // A record the caller may not see answers as one that does not exist.
+  if (!found || !access.CanSee(*found)) {
+    return absl::NotFoundError(absl::StrCat(req.name(), " does not exist"));
+  }
   return *found;
 }
 
 absl::StatusOr<v1::ListSpecialistsResponse> Registry::ListSpecialists(
-    const v1::ListSpecialistsRequest& req) const {
+    const v1::ListSpecialistsRequest& req, const CallAccess& access) const {
   RETURN_IF_ERROR(CheckParent(req.parent()));
   FieldViolations violations;
   const int page_size = ClampPageSize(req.page_size(), options_, &violations);
@@ -350,7 +354,8 @@ absl::StatusOr<v1::ListSpecialistsResponse> Registry::ListSpecialists(
   std::vector<SpecialistPtr> page;
   {
     ReaderMutexLock lock(&mu_);
-    page = index_.ListAfter(after, page_size, owning_authority, &more, &total);
+    page = index_.ListAfter(after, page_size, owning_authority, &more, &total,
+                            access.read ? &*access.read : nullptr);
   }
   v1::ListSpecialistsResponse response;
   for (const auto& s : page) *response.add_specialists() = *s;
@@ -365,7 +370,7 @@ absl::StatusOr<v1::ListSpecialistsResponse> Registry::ListSpecialists(
 }
 
 absl::StatusOr<v1::SearchSpecialistsResponse> Registry::SearchSpecialists(
-    const v1::SearchSpecialistsRequest& req) const {
+    const v1::SearchSpecialistsRequest& req, const CallAccess& access) const {
   RETURN_IF_ERROR(CheckParent(req.parent()));
   FieldViolations v;
   SearchQuery q;
@@ -486,6 +491,7 @@ absl::StatusOr<v1::SearchSpecialistsResponse> Registry::SearchSpecialists(
         q.impossible = true;  // no record works in that language
       }
     }
+    q.scope = access.read ? &*access.read : nullptr;
     page = index_.Search(q);
   }
   v1::SearchSpecialistsResponse response;
@@ -508,7 +514,8 @@ absl::StatusOr<v1::SearchSpecialistsResponse> Registry::SearchSpecialists(
   return response;
 }
 
-absl::StatusOr<v1::Specialist> Registry::CreateSpecialist(const v1::CreateSpecialistRequest& req) {
+absl::StatusOr<v1::Specialist> Registry::CreateSpecialist(const v1::CreateSpecialistRequest& req,
+                                                          const CallAccess& access) {
   RETURN_IF_ERROR(CheckParent(req.parent()));
   FieldViolations v;
   if (!req.specialist_id().empty() && !IsValidResourceId(req.specialist_id())) {
@@ -518,6 +525,7 @@ absl::StatusOr<v1::Specialist> Registry::CreateSpecialist(const v1::CreateSpecia
   if (!req.has_specialist()) v.Add("specialist", "is required");
   ValidateSpecialist(req.specialist(), region_, reference_, clock_->Now(), "specialist.", &v);
   RETURN_IF_ERROR(v.ToStatus());
+  RETURN_IF_ERROR(access.CheckWrite(req.specialist().owning_authority()));
 
   auto record = std::make_shared<v1::Specialist>(WritableContent(req.specialist()));
   MutexLock write_lock(&write_mu_);
@@ -549,7 +557,7 @@ absl::StatusOr<v1::Specialist> Registry::CreateSpecialist(const v1::CreateSpecia
 }
 
 absl::StatusOr<v1::Specialist> Registry::ApplyUpdate(
-    const std::string& id, const std::string& etag,
+    const std::string& id, const std::string& etag, const CallAccess& access,
     const std::function<absl::Status(v1::Specialist*)>& change) {
   MutexLock write_lock(&write_mu_);
   SpecialistPtr existing;
@@ -558,7 +566,10 @@ absl::StatusOr<v1::Specialist> Registry::ApplyUpdate(
     existing = index_.Find(id);
   }
   const std::string name = absl::StrCat(region_.resource_name(), "/specialists/", id);
-  if (!existing) return absl::NotFoundError(absl::StrCat(name, " does not exist"));
+  if (!existing || !access.CanSee(*existing)) {
+    return absl::NotFoundError(absl::StrCat(name, " does not exist"));
+  }
+  RETURN_IF_ERROR(access.CheckWrite(existing->owning_authority()));
   if (!etag.empty() && etag != existing->etag()) return EtagMismatch(name);
   auto record = std::make_shared<v1::Specialist>(WritableContent(*existing));
   RETURN_IF_ERROR(change(record.get()));
@@ -581,7 +592,8 @@ absl::StatusOr<v1::Specialist> Registry::ApplyUpdate(
   return result;
 }
 
-absl::StatusOr<v1::Specialist> Registry::UpdateSpecialist(const v1::UpdateSpecialistRequest& req) {
+absl::StatusOr<v1::Specialist> Registry::UpdateSpecialist(const v1::UpdateSpecialistRequest& req,
+                                                          const CallAccess& access) {
   ASSIGN_OR_RETURN(std::string id, ParseName(req.specialist().name(), "specialist.name"));
   const v1::Specialist& incoming = req.specialist();
   FieldViolations v;
@@ -612,7 +624,7 @@ absl::StatusOr<v1::Specialist> Registry::UpdateSpecialist(const v1::UpdateSpecia
   }
   RETURN_IF_ERROR(v.ToStatus());
 
-  return ApplyUpdate(id, incoming.etag(), [&](v1::Specialist* record) -> absl::Status {
+  return ApplyUpdate(id, incoming.etag(), access, [&](v1::Specialist* record) -> absl::Status {
     FieldViolations immutable;
     if (replace_all) {
       v1::Specialist replacement = WritableContent(incoming);
@@ -647,7 +659,8 @@ absl::StatusOr<v1::Specialist> Registry::UpdateSpecialist(const v1::UpdateSpecia
   });
 }
 
-absl::StatusOr<v1::Specialist> Registry::UpdateCapacity(const v1::UpdateCapacityRequest& req) {
+absl::StatusOr<v1::Specialist> Registry::UpdateCapacity(const v1::UpdateCapacityRequest& req,
+                                                        const CallAccess& access) {
   ASSIGN_OR_RETURN(std::string id, ParseName(req.name(), "name"));
   FieldViolations v;
   if (!req.has_capacity()) v.Add("capacity", "is required");
@@ -663,7 +676,7 @@ absl::StatusOr<v1::Specialist> Registry::UpdateCapacity(const v1::UpdateCapacity
   }
   // Only the merged capacity is validated: fields outside the mask are ignored.
   RETURN_IF_ERROR(v.ToStatus());
-  return ApplyUpdate(id, req.etag(), [&](v1::Specialist* record) -> absl::Status {
+  return ApplyUpdate(id, req.etag(), access, [&](v1::Specialist* record) -> absl::Status {
     const v1::Capacity incoming = WritableCapacity(req.capacity());
     if (req.update_mask().paths_size() == 0) {
       *record->mutable_capacity() = incoming;
@@ -678,7 +691,8 @@ absl::StatusOr<v1::Specialist> Registry::UpdateCapacity(const v1::UpdateCapacity
   });
 }
 
-absl::Status Registry::DeleteSpecialist(const v1::DeleteSpecialistRequest& req) {
+absl::Status Registry::DeleteSpecialist(const v1::DeleteSpecialistRequest& req,
+                                        const CallAccess& access) {
   ASSIGN_OR_RETURN(std::string id, ParseName(req.name(), "name"));
   MutexLock write_lock(&write_mu_);
   SpecialistPtr existing;
@@ -686,13 +700,16 @@ absl::Status Registry::DeleteSpecialist(const v1::DeleteSpecialistRequest& req) 
     ReaderMutexLock lock(&mu_);
     existing = index_.Find(id);
   }
-  if (!existing) return absl::NotFoundError(absl::StrCat(req.name(), " does not exist"));
+  if (!existing || !access.CanSee(*existing)) {
+    return absl::NotFoundError(absl::StrCat(req.name(), " does not exist"));
+  }
+  RETURN_IF_ERROR(access.CheckWrite(existing->owning_authority()));
   if (!req.etag().empty() && req.etag() != existing->etag()) return EtagMismatch(req.name());
   return CommitAndPublish({}, {id});
 }
 
 absl::StatusOr<v1::BatchUpsertSpecialistsResponse> Registry::BatchUpsertSpecialists(
-    const v1::BatchUpsertSpecialistsRequest& req) {
+    const v1::BatchUpsertSpecialistsRequest& req, const CallAccess& access) {
   RETURN_IF_ERROR(CheckParent(req.parent()));
   FieldViolations v;
   if (req.specialists_size() == 0) v.Add("specialists", "at least one specialist is required");
@@ -712,6 +729,11 @@ absl::StatusOr<v1::BatchUpsertSpecialistsResponse> Registry::BatchUpsertSpeciali
     }
   }
   RETURN_IF_ERROR(v.ToStatus());
+  // All or nothing: one record of an authority the caller may not change
+  // refuses the whole batch.
+  for (const v1::Specialist& s : req.specialists()) {
+    RETURN_IF_ERROR(access.CheckWrite(s.owning_authority()));
+  }
 
   v1::BatchUpsertSpecialistsResponse response;
   std::vector<std::shared_ptr<v1::Specialist>> writes;

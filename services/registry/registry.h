@@ -37,6 +37,25 @@ struct RegistryOptions {
   int max_stored_rejects = 10000;
 };
 
+// What one call may see and change: the object-level half of the access
+// policy (services/security/access_policy.h), applied here so the check and
+// the change happen under the same lock. The default allows everything: for
+// tools and domain tests; the service adapter always sets both.
+struct CallAccess {
+  // Records the caller may read; others behave as if they did not exist.
+  std::optional<security::ReadScope> read;
+  // Whether the caller may create, change, delete or import records owned
+  // by an authority (GSS code); PERMISSION_DENIED saying why, or OK.
+  std::function<absl::Status(absl::string_view owning_authority)> may_write;
+
+  bool CanSee(const v1::Specialist& record) const {
+    return !read || read->Allows(record.owning_authority(), record.visibility());
+  }
+  absl::Status CheckWrite(absl::string_view owning_authority) const {
+    return may_write ? may_write(owning_authority) : absl::OkStatus();
+  }
+};
+
 // Thread-safe. Reads run concurrently; writes are serialised, committed to
 // the store first and only then made visible, so a reader never sees a
 // change that is not durable.
@@ -46,17 +65,22 @@ class Registry {
   static absl::StatusOr<std::unique_ptr<Registry>> Open(RegistryOptions options,
                                                         std::unique_ptr<SpecialistStore> store);
 
-  absl::StatusOr<v1::Specialist> GetSpecialist(const v1::GetSpecialistRequest& request) const;
+  absl::StatusOr<v1::Specialist> GetSpecialist(const v1::GetSpecialistRequest& request,
+                                              const CallAccess& access = {}) const;
   absl::StatusOr<v1::ListSpecialistsResponse> ListSpecialists(
-      const v1::ListSpecialistsRequest& request) const;
+      const v1::ListSpecialistsRequest& request, const CallAccess& access = {}) const;
   absl::StatusOr<v1::SearchSpecialistsResponse> SearchSpecialists(
-      const v1::SearchSpecialistsRequest& request) const;
-  absl::StatusOr<v1::Specialist> CreateSpecialist(const v1::CreateSpecialistRequest& request);
-  absl::StatusOr<v1::Specialist> UpdateSpecialist(const v1::UpdateSpecialistRequest& request);
-  absl::Status DeleteSpecialist(const v1::DeleteSpecialistRequest& request);
-  absl::StatusOr<v1::Specialist> UpdateCapacity(const v1::UpdateCapacityRequest& request);
+      const v1::SearchSpecialistsRequest& request, const CallAccess& access = {}) const;
+  absl::StatusOr<v1::Specialist> CreateSpecialist(const v1::CreateSpecialistRequest& request,
+                                                 const CallAccess& access = {});
+  absl::StatusOr<v1::Specialist> UpdateSpecialist(const v1::UpdateSpecialistRequest& request,
+                                                 const CallAccess& access = {});
+  absl::Status DeleteSpecialist(const v1::DeleteSpecialistRequest& request,
+                                const CallAccess& access = {});
+  absl::StatusOr<v1::Specialist> UpdateCapacity(const v1::UpdateCapacityRequest& request,
+                                               const CallAccess& access = {});
   absl::StatusOr<v1::BatchUpsertSpecialistsResponse> BatchUpsertSpecialists(
-      const v1::BatchUpsertSpecialistsRequest& request);
+      const v1::BatchUpsertSpecialistsRequest& request, const CallAccess& access = {});
   absl::StatusOr<v1::CapacitySummary> GetCapacitySummary(
       const v1::GetCapacitySummaryRequest& request) const;
   v1::ListTaxonomyTermsResponse ListTaxonomyTerms(const v1::ListTaxonomyTermsRequest& request) const;
@@ -71,11 +95,13 @@ class Registry {
     std::vector<v1::ImportReject> rejects;  // found by the client
     v1::ImportEnd end;
   };
-  absl::StatusOr<v1::Import> ImportSpecialists(ImportStream stream);
-  absl::StatusOr<v1::Import> GetImport(const v1::GetImportRequest& request);
+  absl::StatusOr<v1::Import> ImportSpecialists(ImportStream stream, const CallAccess& access = {});
+  absl::StatusOr<v1::Import> GetImport(const v1::GetImportRequest& request,
+                                       const CallAccess& access = {});
   absl::StatusOr<v1::ListImportRejectsResponse> ListImportRejects(
-      const v1::ListImportRejectsRequest& request);
-  absl::StatusOr<v1::ImportCursor> GetImportCursor(const v1::GetImportCursorRequest& request);
+      const v1::ListImportRejectsRequest& request, const CallAccess& access = {});
+  absl::StatusOr<v1::ImportCursor> GetImportCursor(const v1::GetImportCursorRequest& request,
+                                                   const CallAccess& access = {});
 
   // Health is the adapter's business; this fills counts and freshness.
   absl::StatusOr<v1::RegionStatus> GetRegionStatus(const v1::GetRegionStatusRequest& request) const;
@@ -110,7 +136,7 @@ class Registry {
   absl::StatusOr<std::string> ParseImportName(const std::string& name, absl::string_view field) const;
   // Shared body of UpdateSpecialist and UpdateCapacity.
   absl::StatusOr<v1::Specialist> ApplyUpdate(
-      const std::string& id, const std::string& etag,
+      const std::string& id, const std::string& etag, const CallAccess& access,
       const std::function<absl::Status(v1::Specialist*)>& change);
 
   const RegionInfo& region_;

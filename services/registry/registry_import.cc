@@ -89,7 +89,7 @@ absl::StatusOr<std::string> Registry::ParseImportName(const std::string& name, a
   return parts[3];
 }
 
-absl::StatusOr<v1::Import> Registry::ImportSpecialists(ImportStream stream) {
+absl::StatusOr<v1::Import> Registry::ImportSpecialists(ImportStream stream, const CallAccess& access) {
   const v1::ImportHeader& header = stream.header;
   RETURN_IF_ERROR(CheckParent(header.parent()));
   FieldViolations header_violations;
@@ -99,6 +99,7 @@ absl::StatusOr<v1::Import> Registry::ImportSpecialists(ImportStream stream) {
                                                 " records; split the input"));
   }
   RETURN_IF_ERROR(header_violations.ToStatus("import header has invalid fields"));
+  RETURN_IF_ERROR(access.CheckWrite(header.authority()));
 
   const absl::Time now = clock_->Now();
   MutexLock write_lock(&write_mu_);
@@ -299,16 +300,18 @@ absl::StatusOr<v1::Import> Registry::ImportSpecialists(ImportStream stream) {
   return result;
 }
 
-absl::StatusOr<v1::Import> Registry::GetImport(const v1::GetImportRequest& req) {
+absl::StatusOr<v1::Import> Registry::GetImport(const v1::GetImportRequest& req,
+                                               const CallAccess& access) {
   ASSIGN_OR_RETURN(std::string id, ParseImportName(req.name(), "name"));
   MutexLock write_lock(&write_mu_);
   ASSIGN_OR_RETURN(std::optional<v1::Import> found, store_->GetImport(id));
-  if (!found) return absl::NotFoundError(absl::StrCat(req.name(), " does not exist"));
+  // Another authority's import answers as one that does not exist.
+  if (!found || !access.CheckWrite(found->authority()).ok()) return absl::NotFoundError(absl::StrCat(req.name(), " does not exist"));
   return *found;
 }
 
 absl::StatusOr<v1::ListImportRejectsResponse> Registry::ListImportRejects(
-    const v1::ListImportRejectsRequest& req) {
+    const v1::ListImportRejectsRequest& req, const CallAccess& access) {
   ASSIGN_OR_RETURN(std::string id, ParseImportName(req.parent(), "parent"));
   if (req.page_size() < 0) return InvalidFieldError("page_size", "must not be negative");
   const int page_size = req.page_size() == 0 ? 100 : std::min(req.page_size(), options_.max_page_size);
@@ -323,7 +326,9 @@ absl::StatusOr<v1::ListImportRejectsResponse> Registry::ListImportRejects(
   }
   MutexLock write_lock(&write_mu_);
   ASSIGN_OR_RETURN(std::optional<v1::Import> found, store_->GetImport(id));
-  if (!found) return absl::NotFoundError(absl::StrCat(req.parent(), " does not exist"));
+  if (!found || !access.CheckWrite(found->authority()).ok()) {
+    return absl::NotFoundError(absl::StrCat(req.parent(), " does not exist"));
+  }
   ASSIGN_OR_RETURN(std::vector<v1::ImportReject> page, store_->ListImportRejects(id, offset, page_size + 1));
   v1::ListImportRejectsResponse response;
   const bool more = page.size() > static_cast<size_t>(page_size);
@@ -339,7 +344,8 @@ absl::StatusOr<v1::ListImportRejectsResponse> Registry::ListImportRejects(
   return response;
 }
 
-absl::StatusOr<v1::ImportCursor> Registry::GetImportCursor(const v1::GetImportCursorRequest& req) {
+absl::StatusOr<v1::ImportCursor> Registry::GetImportCursor(const v1::GetImportCursorRequest& req,
+                                                           const CallAccess& access) {
   std::vector<std::string> parts = absl::StrSplit(req.name(), '/');
   const size_t dot = parts.size() == 4 ? parts[3].find('.') : std::string::npos;
   if (parts.size() != 4 || parts[0] != "regions" || parts[2] != "importCursors" || dot == std::string::npos) {
@@ -349,6 +355,7 @@ absl::StatusOr<v1::ImportCursor> Registry::GetImportCursor(const v1::GetImportCu
     return WithReason(absl::NotFoundError(absl::StrCat(req.name(), " is not in ", region_.resource_name())),
                       "REGION_NOT_SERVED");
   }
+  RETURN_IF_ERROR(access.CheckWrite(parts[3].substr(0, dot)));
   MutexLock write_lock(&write_mu_);
   ASSIGN_OR_RETURN(std::optional<v1::ImportCursor> cursor,
                    store_->GetImportCursor(parts[3].substr(0, dot), parts[3].substr(dot + 1)));

@@ -1,11 +1,16 @@
 #include "services/registry/registry_service_impl.h"
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <utility>
 
+#include "absl/strings/str_format.h"
 #include "services/common/grpc_status.h"
+#include "services/registry/page_token.h"
 #include "services/common/errors.h"
 #include "services/common/logging.h"
+#include "services/common/status_macros.h"
 
 namespace expertise::registry {
 namespace {
@@ -23,38 +28,193 @@ absl::Status Store(absl::StatusOr<T> result, T* out) {
   return absl::OkStatus();
 }
 
+// Event ids group the records of one call; unique within a process run and,
+// with the time prefix, across restarts.
+std::string NewEventId() {
+  static std::atomic<uint64_t> counter{0};
+  return absl::StrFormat("%x-%x", absl::ToUnixMicros(absl::Now()),
+                         counter.fetch_add(1, std::memory_order_relaxed));
+}
+
+// Strips contact details the caller may not see and notes the specialists
+// whose details are returned, for the audit trail.
+void Present(const security::AccessPolicy& policy, RegistryServiceImpl::Call& call,
+             v1::Specialist* specialist) {
+  policy.Minimise(call.caller, specialist);
+  if (specialist->has_work_contact() &&
+      (!specialist->work_contact().email().empty() || !specialist->work_contact().phone().empty())) {
+    call.contact_reads.push_back(specialist->name());
+  }
+}
+
 }  // namespace
 
-void RegistryServiceImpl::SetRegistry(std::unique_ptr<Registry> registry) {
+void RegistryServiceImpl::SetRegistry(std::unique_ptr<Registry> registry,
+                                      security::AuditLog* audit) {
+  audit_ = audit;
   owned_registry_ = std::move(registry);
   registry_.store(owned_registry_.get(), std::memory_order_release);
 }
 
+RegistryServiceImpl::Call RegistryServiceImpl::MakeCall(const security::CallDecision& decision,
+                                                        const Registry& registry) const {
+  Call call;
+  call.caller = *decision.caller;
+  call.via = decision.via;
+  call.peer = decision.peer;
+  call.method = decision.method;
+  call.event_id = NewEventId();
+  const security::AccessPolicy& policy = gate_->policy();
+  call.access.read = policy.ScopeFor(call.caller, registry.region().code);
+  const security::MethodRule* rule =
+      security::FindMethodRule(absl::StrCat("/expertise.registry.v1.RegistryService/", call.method));
+  const bool import_rules = rule != nullptr && rule->access == security::MethodAccess::kImport;
+  call.access.may_write = [&policy, caller = call.caller,
+                           import_rules](absl::string_view authority) -> absl::Status {
+    return import_rules ? policy.CheckImport(caller, authority) : policy.CheckWrite(caller, authority);
+  };
+  return call;
+}
+
+absl::Status RegistryServiceImpl::RecordAttempt(const Call& call,
+                                                const std::vector<std::string>& resources) {
+  security::AuditRecord record;
+  record.event_id = call.event_id;
+  record.phase = "attempt";
+  record.actor = call.caller.ToString();
+  record.via = call.via ? call.via->ToString() : "";
+  record.action = call.method;
+  record.resources = resources;
+  record.peer = call.peer;
+  absl::StatusOr<security::AuditRecord> written = audit_->Append(std::move(record));
+  if (!written.ok()) {
+    LogEvent(Log(), spdlog::level::err, "audit_write_failed",
+             {{"method", call.method}, {"error", std::string(written.status().message())}});
+    return WithReason(absl::UnavailableError(absl::StrCat(
+                          "the change was refused because the audit trail cannot be written (",
+                          written.status().message(), "); nothing was changed")),
+                      "AUDIT_UNAVAILABLE");
+  }
+  return absl::OkStatus();
+}
+
+void RegistryServiceImpl::RecordOutcome(const Call& call, std::vector<std::string> resources,
+                                        const absl::Status& status) {
+  security::AuditRecord record;
+  record.event_id = call.event_id;
+  record.phase = "outcome";
+  record.actor = call.caller.ToString();
+  record.via = call.via ? call.via->ToString() : "";
+  record.action = call.method;
+  for (const std::string& name : call.changed) resources.push_back(name);
+  std::sort(resources.begin(), resources.end());
+  resources.erase(std::unique(resources.begin(), resources.end()), resources.end());
+  if (resources.size() > 1000) resources.resize(1000);
+  record.resources = std::move(resources);
+  record.outcome = absl::StatusCodeToString(status.code());
+  // Status messages name fields and resources, never a person.
+  record.detail = std::string(status.message().substr(0, 500));
+  record.peer = call.peer;
+  if (absl::StatusOr<security::AuditRecord> written = audit_->Append(std::move(record));
+      !written.ok()) {
+    // The change is already durable; its attempt record shows it was tried.
+    LogEvent(Log(), spdlog::level::err, "audit_outcome_failed",
+             {{"method", call.method}, {"error", std::string(written.status().message())}});
+  }
+}
+
+absl::Status RegistryServiceImpl::RecordContactReads(const Call& call) {
+  if (call.contact_reads.empty()) return absl::OkStatus();
+  security::AuditRecord record;
+  record.event_id = call.event_id;
+  record.phase = "read";
+  record.actor = call.caller.ToString();
+  record.via = call.via ? call.via->ToString() : "";
+  record.action = call.method;
+  record.resources = call.contact_reads;
+  if (record.resources.size() > 1000) record.resources.resize(1000);
+  record.outcome = "OK";
+  record.detail = "work contact details returned";
+  record.peer = call.peer;
+  absl::StatusOr<security::AuditRecord> written = audit_->Append(std::move(record));
+  if (!written.ok()) {
+    LogEvent(Log(), spdlog::level::err, "audit_write_failed",
+             {{"method", call.method}, {"error", std::string(written.status().message())}});
+    return WithReason(absl::UnavailableError(
+                          "contact details are returned only when the read can be audited, and "
+                          "the audit trail cannot be written now"),
+                      "AUDIT_UNAVAILABLE");
+  }
+  return absl::OkStatus();
+}
+
+void RegistryServiceImpl::RecordRefusal(const security::CallDecision& decision,
+                                        std::vector<std::string> resources) {
+  // Rate-limited calls are not recorded one by one: a flood would turn the
+  // trail into its own denial of service. They are logged instead.
+  if (decision.status.code() == absl::StatusCode::kResourceExhausted) return;
+  security::AuditRecord record;
+  record.event_id = NewEventId();
+  record.phase = "denied";
+  record.actor = decision.caller ? decision.caller->ToString() : "unauthenticated";
+  record.via = decision.via ? decision.via->ToString() : "";
+  record.action = decision.method;
+  if (resources.size() > 1000) resources.resize(1000);
+  record.resources = std::move(resources);
+  record.outcome = absl::StatusCodeToString(decision.status.code());
+  record.detail = std::string(decision.status.message().substr(0, 500));
+  record.peer = decision.peer;
+  if (absl::StatusOr<security::AuditRecord> written = audit_->Append(std::move(record));
+      !written.ok()) {
+    LogEvent(Log(), spdlog::level::err, "audit_write_failed",
+             {{"method", decision.method}, {"error", std::string(written.status().message())}});
+  }
+}
+
 grpc::ServerUnaryReactor* RegistryServiceImpl::Dispatch(
-    grpc::CallbackServerContext* ctx, const char* method,
-    std::function<absl::Status(Registry&)> work) {
+    grpc::CallbackServerContext* ctx, Audited audited, std::vector<std::string> resources,
+    std::function<absl::Status(Registry&, Call&)> work) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  security::CallDecision decision = gate_->Decision(ctx);
   Registry* registry = registry_.load(std::memory_order_acquire);
-  if (registry == nullptr) {
+  if (registry == nullptr && decision.status.ok()) {
     reactor->Finish(ToGrpcStatus(
         absl::UnavailableError("the registry is starting up; retry shortly"), kErrorDomain));
     return reactor;
   }
   const auto start = std::chrono::steady_clock::now();
-  const bool queued = executor_->Submit([ctx, reactor, registry, method, start,
-                                         work = std::move(work)] {
+  const bool queued = executor_->Submit([this, ctx, reactor, registry, start,
+                                         decision = std::move(decision),
+                                         resources = std::move(resources), audited,
+                                         work = std::move(work)]() mutable {
     absl::Status status;
+    if (!decision.status.ok()) {
+      // Before start-up completes there is no trail yet; the refusal is
+      // still logged by the interceptor.
+      if (registry != nullptr) RecordRefusal(decision, std::move(resources));
+      reactor->Finish(ToGrpcStatus(decision.status, kErrorDomain));
+      return;
+    }
+    Call call = MakeCall(decision, *registry);
     if (ctx->IsCancelled()) {
       status = absl::CancelledError("the call was cancelled before it ran");
     } else if (ctx->deadline() <= std::chrono::system_clock::now()) {
       status = absl::DeadlineExceededError("the deadline passed while the call was queued");
+    } else if (audited == Audited::kChange) {
+      status = RecordAttempt(call, resources);
+      if (status.ok()) {
+        status = work(*registry, call);
+        RecordOutcome(call, std::move(resources), status);
+      }
     } else {
-      status = work(*registry);
+      status = work(*registry, call);
+      if (status.ok() && audited == Audited::kReads) status = RecordContactReads(call);
     }
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     LogEvent(Log(), status.ok() ? spdlog::level::debug : spdlog::level::info, "rpc",
-             {{"method", method},
+             {{"method", call.method},
+              {"caller", call.caller.ToString()},
               {"code", absl::StatusCodeToString(status.code())},
               {"ms", ms}});
     reactor->Finish(ToGrpcStatus(status, kErrorDomain));
@@ -70,71 +230,92 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::Dispatch(
 grpc::ServerUnaryReactor* RegistryServiceImpl::GetSpecialist(
     grpc::CallbackServerContext* ctx, const v1::GetSpecialistRequest* request,
     v1::Specialist* response) {
-  return Dispatch(ctx, "GetSpecialist",
-                  [=](Registry& r) { return Store(r.GetSpecialist(*request), response); });
+  return Dispatch(ctx, Audited::kReads, {request->name()}, [=, this](Registry& r, Call& call) {
+    absl::Status status = Store(r.GetSpecialist(*request, call.access), response);
+    if (status.ok()) Present(gate_->policy(), call, response);
+    return status;
+  });
 }
 
 grpc::ServerUnaryReactor* RegistryServiceImpl::ListSpecialists(
     grpc::CallbackServerContext* ctx, const v1::ListSpecialistsRequest* request,
     v1::ListSpecialistsResponse* response) {
-  return Dispatch(ctx, "ListSpecialists",
-                  [=](Registry& r) { return Store(r.ListSpecialists(*request), response); });
+  return Dispatch(ctx, Audited::kReads, {request->parent()}, [=, this](Registry& r, Call& call) {
+    absl::Status status = Store(r.ListSpecialists(*request, call.access), response);
+    for (v1::Specialist& s : *response->mutable_specialists()) Present(gate_->policy(), call, &s);
+    return status;
+  });
 }
 
 grpc::ServerUnaryReactor* RegistryServiceImpl::SearchSpecialists(
     grpc::CallbackServerContext* ctx, const v1::SearchSpecialistsRequest* request,
     v1::SearchSpecialistsResponse* response) {
-  return Dispatch(ctx, "SearchSpecialists",
-                  [=](Registry& r) { return Store(r.SearchSpecialists(*request), response); });
+  return Dispatch(ctx, Audited::kReads, {request->parent()}, [=, this](Registry& r, Call& call) {
+    absl::Status status = Store(r.SearchSpecialists(*request, call.access), response);
+    for (v1::SearchResult& result : *response->mutable_results()) {
+      Present(gate_->policy(), call, result.mutable_specialist());
+    }
+    return status;
+  });
 }
 
 grpc::ServerUnaryReactor* RegistryServiceImpl::CreateSpecialist(
     grpc::CallbackServerContext* ctx, const v1::CreateSpecialistRequest* request,
     v1::Specialist* response) {
-  return Dispatch(ctx, "CreateSpecialist",
-                  [=](Registry& r) { return Store(r.CreateSpecialist(*request), response); });
+  return Dispatch(ctx, Audited::kChange, {request->parent()}, [=, this](Registry& r, Call& call) {
+    absl::Status status = Store(r.CreateSpecialist(*request, call.access), response);
+    if (status.ok()) call.changed.push_back(response->name());
+    return status;
+  });
 }
 
 grpc::ServerUnaryReactor* RegistryServiceImpl::UpdateSpecialist(
     grpc::CallbackServerContext* ctx, const v1::UpdateSpecialistRequest* request,
     v1::Specialist* response) {
-  return Dispatch(ctx, "UpdateSpecialist",
-                  [=](Registry& r) { return Store(r.UpdateSpecialist(*request), response); });
+  return Dispatch(ctx, Audited::kChange, {request->specialist().name()},
+                  [=, this](Registry& r, Call& call) {
+                    return Store(r.UpdateSpecialist(*request, call.access), response);
+                  });
 }
 
 grpc::ServerUnaryReactor* RegistryServiceImpl::DeleteSpecialist(
     grpc::CallbackServerContext* ctx, const v1::DeleteSpecialistRequest* request,
     google::protobuf::Empty* /*response*/) {
-  return Dispatch(ctx, "DeleteSpecialist",
-                  [=](Registry& r) { return r.DeleteSpecialist(*request); });
+  return Dispatch(ctx, Audited::kChange, {request->name()}, [=, this](Registry& r, Call& call) {
+    return r.DeleteSpecialist(*request, call.access);
+  });
 }
 
 grpc::ServerUnaryReactor* RegistryServiceImpl::UpdateCapacity(
     grpc::CallbackServerContext* ctx, const v1::UpdateCapacityRequest* request,
     v1::Specialist* response) {
-  return Dispatch(ctx, "UpdateCapacity",
-                  [=](Registry& r) { return Store(r.UpdateCapacity(*request), response); });
+  return Dispatch(ctx, Audited::kChange, {request->name()}, [=, this](Registry& r, Call& call) {
+    return Store(r.UpdateCapacity(*request, call.access), response);
+  });
 }
 
 grpc::ServerUnaryReactor* RegistryServiceImpl::BatchUpsertSpecialists(
     grpc::CallbackServerContext* ctx, const v1::BatchUpsertSpecialistsRequest* request,
     v1::BatchUpsertSpecialistsResponse* response) {
-  return Dispatch(ctx, "BatchUpsertSpecialists", [=](Registry& r) {
-    return Store(r.BatchUpsertSpecialists(*request), response);
+  return Dispatch(ctx, Audited::kChange, {request->parent()}, [=, this](Registry& r, Call& call) {
+    absl::Status status = Store(r.BatchUpsertSpecialists(*request, call.access), response);
+    for (const v1::Specialist& s : response->specialists()) call.changed.push_back(s.name());
+    return status;
   });
 }
 
 grpc::ServerUnaryReactor* RegistryServiceImpl::GetCapacitySummary(
     grpc::CallbackServerContext* ctx, const v1::GetCapacitySummaryRequest* request,
     v1::CapacitySummary* response) {
-  return Dispatch(ctx, "GetCapacitySummary",
-                  [=](Registry& r) { return Store(r.GetCapacitySummary(*request), response); });
+  return Dispatch(ctx, Audited::kNo, {request->parent()}, [=, this](Registry& r, Call&) {
+    return Store(r.GetCapacitySummary(*request), response);
+  });
 }
 
 grpc::ServerUnaryReactor* RegistryServiceImpl::ListTaxonomyTerms(
     grpc::CallbackServerContext* ctx, const v1::ListTaxonomyTermsRequest* request,
     v1::ListTaxonomyTermsResponse* response) {
-  return Dispatch(ctx, "ListTaxonomyTerms", [=](Registry& r) {
+  return Dispatch(ctx, Audited::kNo, {}, [=, this](Registry& r, Call&) {
     *response = r.ListTaxonomyTerms(*request);
     return absl::OkStatus();
   });
@@ -143,14 +324,15 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ListTaxonomyTerms(
 grpc::ServerUnaryReactor* RegistryServiceImpl::ListLocalAuthorities(
     grpc::CallbackServerContext* ctx, const v1::ListLocalAuthoritiesRequest* request,
     v1::ListLocalAuthoritiesResponse* response) {
-  return Dispatch(ctx, "ListLocalAuthorities",
-                  [=](Registry& r) { return Store(r.ListLocalAuthorities(*request), response); });
+  return Dispatch(ctx, Audited::kNo, {}, [=, this](Registry& r, Call&) {
+    return Store(r.ListLocalAuthorities(*request), response);
+  });
 }
 
 grpc::ServerUnaryReactor* RegistryServiceImpl::ListRegions(
     grpc::CallbackServerContext* ctx, const v1::ListRegionsRequest* /*request*/,
     v1::ListRegionsResponse* response) {
-  return Dispatch(ctx, "ListRegions", [=](Registry& r) {
+  return Dispatch(ctx, Audited::kNo, {}, [=, this](Registry& r, Call&) {
     *response = r.ListRegions();
     return absl::OkStatus();
   });
@@ -159,35 +341,125 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ListRegions(
 grpc::ServerUnaryReactor* RegistryServiceImpl::GetImport(grpc::CallbackServerContext* ctx,
                                                          const v1::GetImportRequest* request,
                                                          v1::Import* response) {
-  return Dispatch(ctx, "GetImport", [=](Registry& r) { return Store(r.GetImport(*request), response); });
+  return Dispatch(ctx, Audited::kNo, {request->name()}, [=, this](Registry& r, Call& call) {
+    return Store(r.GetImport(*request, call.access), response);
+  });
 }
 
 grpc::ServerUnaryReactor* RegistryServiceImpl::ListImportRejects(
     grpc::CallbackServerContext* ctx, const v1::ListImportRejectsRequest* request,
     v1::ListImportRejectsResponse* response) {
-  return Dispatch(ctx, "ListImportRejects",
-                  [=](Registry& r) { return Store(r.ListImportRejects(*request), response); });
+  return Dispatch(ctx, Audited::kNo, {request->parent()}, [=, this](Registry& r, Call& call) {
+    return Store(r.ListImportRejects(*request, call.access), response);
+  });
 }
 
 grpc::ServerUnaryReactor* RegistryServiceImpl::GetImportCursor(grpc::CallbackServerContext* ctx,
                                                                const v1::GetImportCursorRequest* request,
                                                                v1::ImportCursor* response) {
-  return Dispatch(ctx, "GetImportCursor",
-                  [=](Registry& r) { return Store(r.GetImportCursor(*request), response); });
+  return Dispatch(ctx, Audited::kNo, {request->name()}, [=, this](Registry& r, Call& call) {
+    return Store(r.GetImportCursor(*request, call.access), response);
+  });
 }
 
 grpc::ServerUnaryReactor* RegistryServiceImpl::GetRegionStatus(grpc::CallbackServerContext* ctx,
                                                                const v1::GetRegionStatusRequest* request,
                                                                v1::RegionStatus* response) {
-  return Dispatch(ctx, "GetRegionStatus",
-                  [=](Registry& r) { return Store(r.GetRegionStatus(*request), response); });
+  return Dispatch(ctx, Audited::kNo, {}, [=, this](Registry& r, Call&) {
+    return Store(r.GetRegionStatus(*request), response);
+  });
 }
 
 grpc::ServerUnaryReactor* RegistryServiceImpl::ListRegionStatuses(
     grpc::CallbackServerContext* ctx, const v1::ListRegionStatusesRequest* /*request*/,
     v1::ListRegionStatusesResponse* response) {
-  return Dispatch(ctx, "ListRegionStatuses", [=](Registry& r) {
+  return Dispatch(ctx, Audited::kNo, {}, [=, this](Registry& r, Call&) {
     *response->add_region_statuses() = r.RegionStatusNow();
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* RegistryServiceImpl::ListAuditRecords(
+    grpc::CallbackServerContext* ctx, const v1::ListAuditRecordsRequest* request,
+    v1::ListAuditRecordsResponse* response) {
+  return Dispatch(ctx, Audited::kNo, {request->parent()}, [=, this](Registry& r, Call& call) {
+    const RegionInfo& region = r.region();
+    if (request->parent() != region.resource_name() &&
+        request->parent() != absl::StrCat("regions/", region.code)) {
+      return InvalidFieldError("parent", absl::StrCat("must be ", region.resource_name()));
+    }
+    std::vector<std::string> actors;
+    RETURN_IF_ERROR(gate_->policy().CheckAuditRead(call.caller, region.code, &actors));
+    if (request->page_size() < 0) return InvalidFieldError("page_size", "must not be negative");
+    const int page_size = request->page_size() == 0 ? 100 : std::min(request->page_size(), 1000);
+    const uint64_t fingerprint = RequestFingerprint(*request);
+    security::AuditQuery query;
+    if (!request->page_token().empty()) {
+      ASSIGN_OR_RETURN(PageCursor cursor, DecodePageToken(request->page_token()));
+      if (cursor.fingerprint != fingerprint) {
+        return InvalidFieldError("page_token", "was made for a request with other parameters");
+      }
+      query.after_sequence = static_cast<int64_t>(cursor.key);
+    }
+    query.action = request->action();
+    query.resource_prefix = request->resource_prefix();
+    query.outcome = request->outcome();
+    if (request->has_start_time()) {
+      query.since = absl::FromUnixSeconds(request->start_time().seconds()) +
+                    absl::Nanoseconds(request->start_time().nanos());
+    }
+    if (request->has_end_time()) {
+      query.until = absl::FromUnixSeconds(request->end_time().seconds()) +
+                    absl::Nanoseconds(request->end_time().nanos());
+    }
+    query.limit = page_size + 1;
+    // An authority reads only what it and its importer did: one query per
+    // permitted actor, merged in trail order.
+    std::vector<std::string> wanted = actors;
+    if (!request->actor().empty()) {
+      if (!actors.empty() &&
+          std::find(actors.begin(), actors.end(), request->actor()) == actors.end()) {
+        return absl::PermissionDeniedError(absl::StrCat(
+            call.caller.ToString(), " may not read the audit records of ", request->actor()));
+      }
+      wanted = {request->actor()};
+    }
+    if (wanted.empty()) wanted.push_back("");
+    std::vector<security::AuditRecord> records;
+    for (const std::string& actor : wanted) {
+      query.actor = actor;
+      ASSIGN_OR_RETURN(std::vector<security::AuditRecord> part, audit_->Read(query));
+      records.insert(records.end(), part.begin(), part.end());
+    }
+    std::sort(records.begin(), records.end(),
+              [](const auto& a, const auto& b) { return a.sequence < b.sequence; });
+    const bool more = records.size() > static_cast<size_t>(page_size);
+    if (more) records.resize(page_size);
+    for (const security::AuditRecord& a : records) {
+      v1::AuditRecord* out = response->add_audit_records();
+      out->set_name(absl::StrCat(region.resource_name(), "/auditRecords/", a.sequence));
+      out->set_sequence(a.sequence);
+      out->mutable_time()->set_seconds(absl::ToUnixSeconds(a.time));
+      out->mutable_time()->set_nanos(static_cast<int32_t>(
+          absl::ToInt64Nanoseconds(a.time - absl::FromUnixSeconds(absl::ToUnixSeconds(a.time)))));
+      out->set_event_id(a.event_id);
+      out->set_phase(a.phase);
+      out->set_actor(a.actor);
+      out->set_via(a.via);
+      out->set_action(a.action);
+      for (const std::string& res : a.resources) out->add_resources(res);
+      out->set_outcome(a.outcome);
+      out->set_detail(a.detail);
+      out->set_peer(a.peer);
+      out->set_previous_hash(a.prev_hash);
+      out->set_hash(a.hash);
+    }
+    if (more && !records.empty()) {
+      PageCursor next;
+      next.fingerprint = fingerprint;
+      next.key = static_cast<double>(records.back().sequence);
+      response->set_next_page_token(EncodePageToken(next));
+    }
     return absl::OkStatus();
   });
 }
@@ -198,9 +470,25 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ListRegionStatuses(
 class RegistryServiceImpl::ImportReactor final
     : public grpc::ServerReadReactor<v1::ImportSpecialistsRequest> {
  public:
-  ImportReactor(grpc::CallbackServerContext* ctx, v1::Import* response, Executor* executor,
+  ImportReactor(grpc::CallbackServerContext* ctx, v1::Import* response, RegistryServiceImpl* service,
                 Registry* registry)
-      : ctx_(ctx), response_(response), executor_(executor), registry_(registry) {
+      : ctx_(ctx),
+        response_(response),
+        service_(service),
+        executor_(service->executor_),
+        registry_(registry),
+        decision_(service->gate_->Decision(ctx)) {
+    if (!decision_.status.ok()) {
+      // Refused before a single record is read; the refusal is audited off
+      // gRPC's threads.
+      if (!executor_->Submit([this] {
+            if (registry_ != nullptr) service_->RecordRefusal(decision_, {});
+            Finish(ToGrpcStatus(decision_.status, kErrorDomain));
+          })) {
+        Finish(ToGrpcStatus(decision_.status, kErrorDomain));
+      }
+      return;
+    }
     if (registry_ == nullptr) {
       Finish(ToGrpcStatus(absl::UnavailableError("the registry is starting up; retry shortly"), kErrorDomain));
       return;
@@ -282,7 +570,14 @@ class RegistryServiceImpl::ImportReactor final
       if (ctx_->IsCancelled()) {
         status = absl::CancelledError("the import was cancelled before it ran; nothing was imported");
       } else {
-        absl::StatusOr<v1::Import> result = registry_->ImportSpecialists(std::move(stream_));
+        Call call = service_->MakeCall(decision_, *registry_);
+        const std::vector<std::string> resources = {
+            absl::StrCat(stream_.header.parent(), "/imports/", stream_.header.import_id())};
+        status = service_->RecordAttempt(call, resources);
+        absl::StatusOr<v1::Import> result =
+            status.ok() ? registry_->ImportSpecialists(std::move(stream_), call.access)
+                        : absl::StatusOr<v1::Import>(status);
+        if (status.ok()) service_->RecordOutcome(call, resources, result.status());
         status = result.status();
         if (result.ok()) {
           *response_ = *std::move(result);
@@ -312,8 +607,10 @@ class RegistryServiceImpl::ImportReactor final
 
   grpc::CallbackServerContext* const ctx_;
   v1::Import* const response_;
+  RegistryServiceImpl* const service_;
   Executor* const executor_;
   Registry* const registry_;
+  const security::CallDecision decision_;
   v1::ImportSpecialistsRequest message_;
   Registry::ImportStream stream_;
   size_t bytes_ = 0;
@@ -323,7 +620,7 @@ class RegistryServiceImpl::ImportReactor final
 
 grpc::ServerReadReactor<v1::ImportSpecialistsRequest>* RegistryServiceImpl::ImportSpecialists(
     grpc::CallbackServerContext* ctx, v1::Import* response) {
-  return new ImportReactor(ctx, response, executor_, registry_.load(std::memory_order_acquire));
+  return new ImportReactor(ctx, response, this, registry_.load(std::memory_order_acquire));
 }
 
 }  // namespace expertise::registry

@@ -8,6 +8,8 @@
 #include "expertise/registry/v1/registry_service.grpc.pb.h"
 #include "services/common/executor.h"
 #include "services/registry/registry.h"
+#include "services/security/audit_log.h"
+#include "services/security/grpc_security.h"
 
 namespace expertise::registry {
 
@@ -18,13 +20,21 @@ inline constexpr char kErrorDomain[] = "registry.expertise";
 // call is handed to `executor` (the store blocks; gRPC's threads must not),
 // refused with UNAVAILABLE until SetRegistry() and with RESOURCE_EXHAUSTED
 // when the executor's queue is full. Thread-safe.
+//
+// Security: every call first obeys the CallGate's decision (who is calling,
+// may they call this method); the per-object rules go to the Registry as a
+// CallAccess. Changes, imports, refusals and reads of contact details are
+// written to the audit trail; a change whose "attempt" record cannot be
+// written is refused before anything is changed.
 class RegistryServiceImpl final : public v1::RegistryService::CallbackService {
  public:
-  // `executor` must outlive this service.
-  explicit RegistryServiceImpl(Executor* executor) : executor_(executor) {}
+  // `executor` and `gate` must outlive this service.
+  RegistryServiceImpl(Executor* executor, security::CallGate* gate)
+      : executor_(executor), gate_(gate) {}
 
-  // Makes the service ready. Called once, after the registry has loaded.
-  void SetRegistry(std::unique_ptr<Registry> registry);
+  // Makes the service ready. Called once, after the registry has loaded and
+  // its audit trail (which must outlive this service) is open.
+  void SetRegistry(std::unique_ptr<Registry> registry, security::AuditLog* audit);
 
   grpc::ServerUnaryReactor* GetSpecialist(grpc::CallbackServerContext* ctx,
                                           const v1::GetSpecialistRequest* request,
@@ -81,15 +91,55 @@ class RegistryServiceImpl final : public v1::RegistryService::CallbackService {
   grpc::ServerUnaryReactor* ListRegionStatuses(grpc::CallbackServerContext* ctx,
                                                const v1::ListRegionStatusesRequest* request,
                                                v1::ListRegionStatusesResponse* response) override;
+  grpc::ServerUnaryReactor* ListAuditRecords(grpc::CallbackServerContext* ctx,
+                                             const v1::ListAuditRecordsRequest* request,
+                                             v1::ListAuditRecordsResponse* response) override;
+
+  // One authorised call, as the handlers see it.
+  struct Call {
+    security::Principal caller;
+    std::optional<security::Principal> via;
+    std::string peer;
+    std::string method;
+    std::string event_id;
+    CallAccess access;
+    // Filled by a handler: resources changed (added to the outcome record)
+    // and specialists whose contact details are about to be returned.
+    std::vector<std::string> changed;
+    std::vector<std::string> contact_reads;
+  };
 
  private:
   class ImportReactor;
 
-  // Runs `work` on the executor and finishes the call with its status.
-  grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* ctx, const char* method,
-                                     std::function<absl::Status(Registry&)> work);
+  // How a call is recorded in the audit trail.
+  enum class Audited {
+    kNo,      // reads without contact details, reference data
+    kChange,  // an attempt record first (no record, no change), then the outcome
+    kReads,   // a record if contact details are returned (no record, no answer)
+  };
+
+  // Checks the call's decision, then runs `work` on the executor and
+  // finishes the call with its status. `resources` name what the call is
+  // about, for the audit trail.
+  grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* ctx, Audited audited,
+                                     std::vector<std::string> resources,
+                                     std::function<absl::Status(Registry&, Call&)> work);
+  // Builds the Call for an allowed decision.
+  Call MakeCall(const security::CallDecision& decision, const Registry& registry) const;
+  // Audit helpers; run on the executor. RecordAttempt fails when the trail
+  // cannot be written.
+  absl::Status RecordAttempt(const Call& call, const std::vector<std::string>& resources);
+  void RecordOutcome(const Call& call, std::vector<std::string> resources,
+                     const absl::Status& status);
+  absl::Status RecordContactReads(const Call& call);
+  void RecordRefusal(const security::CallDecision& decision, std::vector<std::string> resources);
 
   Executor* const executor_;
+  security::CallGate* const gate_;
+  // Set once by SetRegistry, before registry_ is published (release/acquire
+  // through registry_), and used only for calls that saw the registry.
+  security::AuditLog* audit_ = nullptr;
   std::atomic<Registry*> registry_{nullptr};  // set once; owned by owned_registry_
   std::unique_ptr<Registry> owned_registry_;
 };

@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <string>
 
+#include "services/security/grpc_security.h"
+
 namespace expertise::registry {
 
 struct ServerOptions {
@@ -15,6 +17,10 @@ struct ServerOptions {
   size_t max_queued_calls = 4096;
   bool reflection = true;
   int shutdown_grace_seconds = 10;
+  // TLS, API keys, rate and metadata limits.
+  security::ServerSecurityOptions security;
+  // Append-only audit trail; "<db>.audit.jsonl" when empty.
+  std::string audit_log_path;
 };
 
 // Runs a registry until SIGTERM or SIGINT, then shuts down gracefully:

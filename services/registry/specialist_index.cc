@@ -126,13 +126,15 @@ SpecialistPtr SpecialistIndex::FindByKey(const std::string& la, const std::strin
 
 std::vector<SpecialistPtr> SpecialistIndex::ListAfter(const std::string& after_id, size_t limit,
                                                       const std::string& owning_authority,
-                                                      bool* more, size_t* total) const {
+                                                      bool* more, size_t* total,
+                                                      const security::ReadScope* scope) const {
   std::vector<SpecialistPtr> out;
   *more = false;
   *total = 0;
   for (auto it = by_id_.begin(); it != by_id_.end(); ++it) {
     const SpecialistPtr& record = slots_[it->second].record;
     if (!owning_authority.empty() && record->owning_authority() != owning_authority) continue;
+    if (scope && !scope->Allows(record->owning_authority(), record->visibility())) continue;
     ++*total;
     if (!after_id.empty() && it->first <= after_id) continue;
     if (out.size() < limit) {
@@ -145,6 +147,9 @@ std::vector<SpecialistPtr> SpecialistIndex::ListAfter(const std::string& after_i
 }
 
 bool SpecialistIndex::MatchesRare(const Entry& e, const SearchQuery& q) const {
+  if (q.scope && !q.scope->Allows(e.record->owning_authority(), e.record->visibility())) {
+    return false;
+  }
   for (uint32_t language : q.languages) {
     if (std::find(e.languages.begin(), e.languages.end(), language) == e.languages.end()) {
       return false;
@@ -176,7 +181,8 @@ SearchPage SpecialistIndex::Search(const SearchQuery& q) const {
     const double widest = std::min(89.0, std::abs(q.latitude) + lat_bound);
     lon_bound = lat_bound / std::cos(widest * M_PI / 180) + 1e-9;
   }
-  const bool rare_filters = !q.languages.empty() || !q.authorities.empty();
+  const bool rare_filters = !q.languages.empty() || !q.authorities.empty() ||
+                            (q.scope != nullptr && !q.scope->everything);
   const double min_hours = q.min_available_hours;
   const double cos_query = CosLatitude(q.latitude);
   const double max_term = q.within_km > 0 ? HaversineTermForKm(q.within_km) : 2.0;

@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "expertise/registry/v1/specialist.pb.h"
 #include "services/common/reference/reference_data.h"
+#include "services/security/access_policy.h"
 
 namespace expertise::registry {
 
@@ -58,6 +59,8 @@ struct SearchQuery {
   double cursor_key = 0;
   std::string cursor_name;  // resource name of the last result
   size_t limit = 50;
+  // The records the caller may see; null: all. Not owned.
+  const security::ReadScope* scope = nullptr;
 };
 
 struct SearchHit {
@@ -103,9 +106,11 @@ class SpecialistIndex {
 
   // Returns up to `limit` records in id order after `after_id`, and whether
   // more follow. `owning_authority` filters when not empty.
+  // `scope`, when not null, limits the records to those the caller may see.
   std::vector<SpecialistPtr> ListAfter(const std::string& after_id, size_t limit,
                                        const std::string& owning_authority, bool* more,
-                                       size_t* total) const;
+                                       size_t* total,
+                                       const security::ReadScope* scope = nullptr) const;
 
   SearchPage Search(const SearchQuery& query) const;
 

@@ -16,6 +16,7 @@
 #include "services/common/reference/reference_data.h"
 #include "services/directory/federation.h"
 #include "services/registry/sample_data.h"
+#include "tests/testutil/credentials.h"
 #include "tests/testutil/registry_process.h"
 #include "tests/testutil/subprocess.h"
 #include "tests/testutil/temp_dir.h"
@@ -31,6 +32,10 @@ using testing::DirectoryProcess;
 using testing::RegistryProcess;
 
 constexpr const char* kRegions[] = {"north-east", "north-west", "yorkshire-and-the-humber"};
+// The directory's default caller in these tests (DirectoryProcess uses the
+// first region's coordinator): it sees every North East record and only the
+// NATIONAL records of the other regions.
+constexpr char kCaller[] = "coordinator/E12000001";
 
 class DirectoryTest : public ::testing::Test {
  protected:
@@ -49,6 +54,7 @@ class DirectoryTest : public ::testing::Test {
     ASSERT_TRUE(directory.ok()) << directory.status();
     directory_ = *std::move(directory);
     stub_ = directory_->NewStub();
+    testing::UseCaller(kCaller);  // for expertctl
   }
 
   void TearDown() override {
@@ -68,6 +74,7 @@ class DirectoryTest : public ::testing::Test {
         for (size_t i = start; i < std::min(generated.size(), start + 500); ++i) *batch.add_specialists() = generated[i];
         grpc::ClientContext ctx;
         ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+        testing::CallAs(&ctx, testing::CoordinatorOf(id));  // each region's own coordinator
         v1::BatchUpsertSpecialistsResponse response;
         grpc::Status status = stub_->BatchUpsertSpecialists(&ctx, batch, &response);
         ASSERT_TRUE(status.ok()) << status.error_message();
@@ -83,12 +90,13 @@ class DirectoryTest : public ::testing::Test {
     return stub_->SearchSpecialists(&ctx, request, response);
   }
 
-  // Every match from every region asked directly, sorted as the directory must.
+  // Every match from every region asked directly, as the same caller (so
+  // with the same visibility), sorted as the directory must.
   std::vector<std::string> BruteForce(v1::SearchSpecialistsRequest request) {
     std::vector<v1::SearchResult> all;
     request.set_page_size(1000);
     for (auto& registry : registries_) {
-      auto stub = registry->NewStub();
+      auto stub = v1::RegistryService::NewStub(testing::ChannelAs(registry->address(), kCaller));
       v1::SearchSpecialistsRequest one = request;
       while (true) {
         grpc::ClientContext ctx;
@@ -152,17 +160,22 @@ TEST_F(DirectoryTest, PagedNationalSearchEqualsBruteForceOverTheUnion) {
 
 TEST_F(DirectoryTest, AKilledRegistryGivesTheOthersResultsAndIsNamedUnreachable) {
   Load(200);
-  registries_[2]->process().Signal(SIGKILL);
-  registries_[2]->process().Wait(std::chrono::seconds(5));
   v1::SearchSpecialistsRequest request;
   request.set_parent("regions/-");
   request.set_order_by(v1::SEARCH_ORDER_NAME);
   request.set_page_size(1000);
+  // What the caller may see outside Yorkshire: all of the North East, the
+  // North West's NATIONAL records.
+  size_t expected = 0;
+  for (const std::string& name : BruteForce(request)) expected += name.find("yorkshire") == std::string::npos;
+  ASSERT_GT(expected, 200u);
+  registries_[2]->process().Signal(SIGKILL);
+  registries_[2]->process().Wait(std::chrono::seconds(5));
   v1::SearchSpecialistsResponse response;
   grpc::Status status = Search(request, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_THAT(response.unreachable(), ElementsAre("regions/yorkshire-and-the-humber"));
-  EXPECT_EQ(response.results_size(), 400);
+  EXPECT_EQ(static_cast<size_t>(response.results_size()), expected);
   for (const auto& r : response.results()) {
     EXPECT_THAT(r.specialist().name(), ::testing::Not(HasSubstr("yorkshire")));
   }
@@ -206,6 +219,9 @@ TEST_F(DirectoryTest, AStoppedRegistryNeverMakesTheAnswerOverrunTheDeadline) {
 }
 
 TEST_F(DirectoryTest, WritesAndImportsAreRoutedToTheOwningRegion) {
+  // Yorkshire's coordinator acts for Yorkshire's authorities.
+  auto stub = v1::RegistryService::NewStub(
+      testing::ChannelAs(directory_->address(), "coordinator/E12000003"));
   const RegionInfo* yorkshire = ReferenceData::Get().FindRegion("yorkshire-and-the-humber");
   auto generated = registry::GenerateSpecialists(*yorkshire, {.count = 3, .seed = 3});
   // Create with parent regions/-: the authority decides.
@@ -215,7 +231,7 @@ TEST_F(DirectoryTest, WritesAndImportsAreRoutedToTheOwningRegion) {
   v1::Specialist created;
   {
     grpc::ClientContext ctx;
-    grpc::Status status = stub_->CreateSpecialist(&ctx, create, &created);
+    grpc::Status status = stub->CreateSpecialist(&ctx, create, &created);
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
   EXPECT_THAT(created.name(), ::testing::StartsWith("regions/yorkshire-and-the-humber/specialists/"));
@@ -233,12 +249,12 @@ TEST_F(DirectoryTest, WritesAndImportsAreRoutedToTheOwningRegion) {
     v1::GetSpecialistRequest get;
     get.set_name("regions/-/specialists/" + id);
     v1::Specialist found;
-    grpc::Status status = stub_->GetSpecialist(&ctx, get, &found);
+    grpc::Status status = stub->GetSpecialist(&ctx, get, &found);
     ASSERT_TRUE(status.ok()) << status.error_message();
     EXPECT_EQ(found.name(), created.name());
     grpc::ClientContext missing_ctx;
     get.set_name("regions/-/specialists/s-0000000000000000");
-    EXPECT_EQ(stub_->GetSpecialist(&missing_ctx, get, &found).error_code(), grpc::StatusCode::NOT_FOUND);
+    EXPECT_EQ(stub->GetSpecialist(&missing_ctx, get, &found).error_code(), grpc::StatusCode::NOT_FOUND);
   }
   // Update and delete by name, through the directory.
   {
@@ -248,7 +264,7 @@ TEST_F(DirectoryTest, WritesAndImportsAreRoutedToTheOwningRegion) {
     update.mutable_capacity()->set_contracted_hours_per_week(30);
     update.mutable_update_mask()->add_paths("contracted_hours_per_week");
     v1::Specialist updated;
-    grpc::Status status = stub_->UpdateCapacity(&ctx, update, &updated);
+    grpc::Status status = stub->UpdateCapacity(&ctx, update, &updated);
     ASSERT_TRUE(status.ok()) << status.error_message();
     EXPECT_DOUBLE_EQ(updated.capacity().contracted_hours_per_week(), 30);
   }
@@ -261,7 +277,7 @@ TEST_F(DirectoryTest, WritesAndImportsAreRoutedToTheOwningRegion) {
     *batch.add_specialists() = registry::GenerateSpecialists(*north_east, {.count = 1, .seed = 4})[0];
     grpc::ClientContext ctx;
     v1::BatchUpsertSpecialistsResponse response;
-    grpc::Status status = stub_->BatchUpsertSpecialists(&ctx, batch, &response);
+    grpc::Status status = stub->BatchUpsertSpecialists(&ctx, batch, &response);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
     google::rpc::Status details;
     ASSERT_TRUE(details.ParseFromString(status.error_details()));
@@ -280,7 +296,7 @@ TEST_F(DirectoryTest, WritesAndImportsAreRoutedToTheOwningRegion) {
     london.mutable_specialist()->set_owning_authority("E09000001");
     grpc::ClientContext ctx;
     v1::Specialist out;
-    grpc::Status status = stub_->CreateSpecialist(&ctx, london, &out);
+    grpc::Status status = stub->CreateSpecialist(&ctx, london, &out);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
     EXPECT_THAT(status.error_message(), HasSubstr("no registry for regions/london"));
   }
@@ -290,13 +306,13 @@ TEST_F(DirectoryTest, WritesAndImportsAreRoutedToTheOwningRegion) {
     v1::GetSpecialistRequest get;
     get.set_name("regions/london/specialists/s-0000000000000000");
     v1::Specialist out;
-    grpc::Status status = stub_->GetSpecialist(&get_ctx, get, &out);
+    grpc::Status status = stub->GetSpecialist(&get_ctx, get, &out);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
     grpc::ClientContext list_ctx;
     v1::ListSpecialistsRequest list;
     list.set_parent("regions/london");
     v1::ListSpecialistsResponse listed;
-    status = stub_->ListSpecialists(&list_ctx, list, &listed);
+    status = stub->ListSpecialists(&list_ctx, list, &listed);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
     EXPECT_THAT(status.error_message(), HasSubstr("no registry for regions/london"));
   }
@@ -304,7 +320,7 @@ TEST_F(DirectoryTest, WritesAndImportsAreRoutedToTheOwningRegion) {
   {
     grpc::ClientContext ctx;
     v1::Import import;
-    auto writer = stub_->ImportSpecialists(&ctx, &import);
+    auto writer = stub->ImportSpecialists(&ctx, &import);
     v1::ImportSpecialistsRequest message;
     v1::ImportHeader* header = message.mutable_header();
     header->set_parent("regions/-");
@@ -331,14 +347,14 @@ TEST_F(DirectoryTest, WritesAndImportsAreRoutedToTheOwningRegion) {
     v1::GetImportRequest get;
     get.set_name(import.name());
     v1::Import fetched;
-    ASSERT_TRUE(stub_->GetImport(&get_ctx, get, &fetched).ok());
+    ASSERT_TRUE(stub->GetImport(&get_ctx, get, &fetched).ok());
     EXPECT_EQ(fetched.created_count(), 1);
   }
   // The region status sees the import.
   {
     grpc::ClientContext ctx;
     v1::ListRegionStatusesResponse statuses;
-    ASSERT_TRUE(stub_->ListRegionStatuses(&ctx, v1::ListRegionStatusesRequest(), &statuses).ok());
+    ASSERT_TRUE(stub->ListRegionStatuses(&ctx, v1::ListRegionStatusesRequest(), &statuses).ok());
     ASSERT_EQ(statuses.region_statuses_size(), 3);
     const auto& yorkshire_status = statuses.region_statuses(2);
     EXPECT_EQ(yorkshire_status.region_code(), "E12000003");

@@ -16,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "services/importer/plugin_run.h"
 #include "services/importer/record_decoder.h"
+#include "tests/testutil/credentials.h"
 #include "tests/testutil/registry_process.h"
 #include "tests/testutil/subprocess.h"
 #include "tests/testutil/temp_dir.h"
@@ -214,6 +215,7 @@ class ImportEndToEndTest : public ::testing::Test {
     auto started = testing::RegistryProcess::Start("north-east", dir_.File("ne.db"));
     ASSERT_TRUE(started.ok()) << started.status();
     registry_ = *std::move(started);
+    testing::UseCaller("coordinator/E12000001");
     std::ofstream(dir_.File("csv.json")) << R"({"value_map":["SALT=speech-language-therapist",)"
         R"("Speech and language therapist=speech-language-therapist","EP=educational-psychologist",)"
         R"("Educational psychologist=educational-psychologist","QToD=qualified-teacher-deaf",)"

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -11,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "tests/testutil/credentials.h"
 
 namespace expertise::testing {
 
@@ -28,7 +30,7 @@ namespace {
 
 // Waits for the port file, then for health SERVING of `service`.
 absl::Status WaitServing(Process& process, const std::string& port_file, const std::string& service,
-                         const std::function<std::string()>& log, int* port,
+                         const std::function<std::string()>& log, const std::string& caller, int* port,
                          std::shared_ptr<grpc::Channel>* channel) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (true) {
@@ -40,7 +42,7 @@ absl::Status WaitServing(Process& process, const std::string& port_file, const s
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  *channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(*port), grpc::InsecureChannelCredentials());
+  *channel = ChannelAs("127.0.0.1:" + std::to_string(*port), caller);
   auto health = grpc::health::v1::Health::NewStub(*channel);
   while (true) {
     grpc::ClientContext ctx;
@@ -75,11 +77,18 @@ absl::StatusOr<std::unique_ptr<DirectoryProcess>> DirectoryProcess::Start(
   dp->log_path_ = work_dir + "/directory.log";
   std::vector<std::string> argv = {BinaryPath("expertise-directory"), "--regions", regions_file,
                                    "--listen", "127.0.0.1:0", "--port-file", port_file};
+  for (const std::string& flag : DevServerFlags()) argv.push_back(flag);
+  argv.push_back("--upstream-token-file");
+  argv.push_back(TokenFileFor("service/directory"));
+  if (std::find(extra_args.begin(), extra_args.end(), "--rate-limit") == extra_args.end()) {
+    argv.insert(argv.end(), {"--rate-limit", "0"});
+  }
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   dp->process_ = std::make_unique<Process>(argv, dp->log_path_);
   // The directory's own health (service ""): it serves even while regions are down.
-  if (absl::Status s = WaitServing(*dp->process_, port_file, "", [&] { return dp->log(); }, &dp->port_,
-                                   &dp->channel_);
+  const std::string caller = regions.empty() ? "admin/test" : CoordinatorOf(regions.front().first);
+  if (absl::Status s = WaitServing(*dp->process_, port_file, "", [&] { return dp->log(); }, caller,
+                                   &dp->port_, &dp->channel_);
       !s.ok()) {
     return absl::Status(s.code(), absl::StrCat("directory ", s.message()));
   }
@@ -100,6 +109,14 @@ absl::StatusOr<std::unique_ptr<RegistryProcess>> RegistryProcess::Start(
   std::vector<std::string> argv = {BinaryPath("expertise-registry"), "--region", region,
                                    "--listen", "127.0.0.1:0", "--db", db_path, "--port-file",
                                    port_file};
+  auto has = [&](const char* flag) {
+    return std::find(extra_args.begin(), extra_args.end(), flag) != extra_args.end();
+  };
+  if (!has("--tls-cert")) {
+    for (const std::string& flag : DevServerFlags()) argv.push_back(flag);
+  }
+  // Tests make many calls as one caller; those about rate limits set one.
+  if (!has("--rate-limit")) argv.insert(argv.end(), {"--rate-limit", "0"});
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   rp->process_ = std::make_unique<Process>(argv, rp->log_path_);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -114,7 +131,7 @@ absl::StatusOr<std::unique_ptr<RegistryProcess>> RegistryProcess::Start(
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  rp->channel_ = grpc::CreateChannel(rp->address(), grpc::InsecureChannelCredentials());
+  rp->channel_ = ChannelAs(rp->address(), CoordinatorOf(region));
   auto health = grpc::health::v1::Health::NewStub(rp->channel_);
   while (true) {
     grpc::ClientContext ctx;

@@ -21,6 +21,8 @@ void SetupUpsert(CLI::App& app, const Context& ctx, int* exit_code);
 void SetupImport(CLI::App& app, const Context& ctx, int* exit_code);
 void SetupImports(CLI::App& app, const Context& ctx, int* exit_code);
 void SetupPlugins(CLI::App& app, const Context& ctx, int* exit_code);
+void SetupAudit(CLI::App& app, const Context& ctx, int* exit_code);
+void SetupKeys(CLI::App& app, const Context& ctx, int* exit_code);
 
 struct ImportCommandOptions {
   std::string plugin;

@@ -212,7 +212,7 @@ int RunImport(const Context& ctx, const ImportCommandOptions& o) {
   options.dry_run = o.dry_run;
   options.import_id = o.import_id;
 
-  auto channel = grpc::CreateChannel(ctx.global.server, grpc::InsecureChannelCredentials());
+  auto channel = ctx.Channel();
   auto stub = rv1::RegistryService::NewStub(channel);
   ProgressPrinter progress(ctx.err, o.progress);
   ImportReport report = importer::RunImport(options, stub.get(),

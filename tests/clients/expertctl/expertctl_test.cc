@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "services/common/csv.h"
+#include "tests/testutil/credentials.h"
 #include "tests/testutil/registry_process.h"
 #include "tests/testutil/temp_dir.h"
 
@@ -22,6 +23,8 @@ class ExpertctlTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new testing::TempDir();
+    // expertctl calls as the North East's coordinator (EXPERTISE_TOKEN).
+    testing::UseCaller("coordinator/E12000001");
     auto server = testing::RegistryProcess::Start("north-east", dir_->File("ne.db"));
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = server->release();

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "services/common/csv.h"
+#include "tests/testutil/credentials.h"
 #include "tests/testutil/registry_process.h"
 #include "tests/testutil/temp_dir.h"
 
@@ -26,6 +27,8 @@ class LoadgenTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new testing::TempDir();
+    // expertctl and the load generator call as the North East's coordinator.
+    testing::UseCaller("coordinator/E12000001");
     auto server = testing::RegistryProcess::Start("north-east", dir_->File("ne.db"));
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = server->release();

@@ -20,6 +20,9 @@
 #include "services/registry/registry_service_impl.h"
 #include "services/registry/sample_data.h"
 #include "services/registry/sqlite_store.h"
+#include "services/security/audit_log.h"
+#include "services/security/grpc_security.h"
+#include "tests/testutil/credentials.h"
 #include "tests/testutil/temp_dir.h"
 
 namespace expertise::directory {
@@ -27,7 +30,27 @@ namespace {
 
 namespace rv1 = ::expertise::registry::v1;
 
+// The servers' real security: API keys from the test keyring, plaintext on
+// loopback (development mode).
+std::unique_ptr<security::CallGate> NewGate() {
+  security::ServerSecurityOptions options;
+  options.insecure_dev = true;
+  options.api_keys_path = testing::KeyringPath();
+  options.rate_per_second = 0;  // many calls from one caller on purpose
+  auto gate = security::CallGate::Create(ReferenceData::Get(), options);
+  EXPECT_TRUE(gate.ok()) << gate.status();
+  return *std::move(gate);
+}
+
+void InstallGate(grpc::ServerBuilder& builder, security::CallGate& gate) {
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(gate.NewInterceptorFactory());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+}
+
 struct InProcessRegistry {
+  std::unique_ptr<security::CallGate> gate;
+  std::unique_ptr<security::AuditLog> audit;
   std::unique_ptr<Executor> executor;
   std::unique_ptr<registry::RegistryServiceImpl> service;
   std::unique_ptr<grpc::Server> server;
@@ -37,7 +60,11 @@ struct InProcessRegistry {
 std::unique_ptr<InProcessRegistry> StartRegistry(const std::string& region_id, const std::string& db, int count) {
   auto r = std::make_unique<InProcessRegistry>();
   r->executor = std::make_unique<Executor>(2, 1024);
-  r->service = std::make_unique<registry::RegistryServiceImpl>(r->executor.get());
+  r->gate = NewGate();
+  auto audit = security::AuditLog::Open(db + ".audit.jsonl", RealClock());
+  EXPECT_TRUE(audit.ok()) << audit.status();
+  r->audit = *std::move(audit);
+  r->service = std::make_unique<registry::RegistryServiceImpl>(r->executor.get(), r->gate.get());
   auto store = registry::SqliteStore::Open(db);
   EXPECT_TRUE(store.ok());
   auto opened = registry::Registry::Open({.region = region_id}, *std::move(store));
@@ -47,10 +74,11 @@ std::unique_ptr<InProcessRegistry> StartRegistry(const std::string& region_id, c
   batch.set_parent(region->resource_name());
   for (auto& s : registry::GenerateSpecialists(*region, {.count = count, .seed = 9})) *batch.add_specialists() = s;
   EXPECT_TRUE((*opened)->BatchUpsertSpecialists(batch).ok());
-  r->service->SetRegistry(*std::move(opened));
+  r->service->SetRegistry(*std::move(opened), r->audit.get());
   grpc::ServerBuilder builder;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &r->port);
   builder.RegisterService(r->service.get());
+  InstallGate(builder, *r->gate);
   r->server = builder.BuildAndStart();
   EXPECT_NE(r->port, 0);
   return r;
@@ -66,14 +94,20 @@ TEST(DirectoryConcurrencyTest, ManyCallersWhileARegionGoesAway) {
     registries.push_back(StartRegistry(id, dir.File(id + ".db"), 300));
     options.regions.push_back({ReferenceData::Get().FindRegion(id), "127.0.0.1:" + std::to_string(registries.back()->port)});
   }
+  std::unique_ptr<security::CallGate> gate = NewGate();
+  options.gate = gate.get();
+  options.upstream.token = testing::TokenFor("service/directory");
   DirectoryService directory(options);
   int port = 0;
   grpc::ServerBuilder builder;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(&directory);
+  InstallGate(builder, *gate);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   ASSERT_NE(port, 0);
-  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials());
+  // A coordinator acts for its own region only; imports below go to
+  // north-east, whose coordinator this is.
+  auto channel = testing::ChannelAs("127.0.0.1:" + std::to_string(port), "coordinator/E12000001");
 
   constexpr int kThreads = 6;
   constexpr int kCallsPerThread = 40;
