@@ -4,7 +4,9 @@
 # databases and the federated directory, deploy/local/federation.sh), imports
 # generated sample data (invented people) through the sandboxed importer
 # plugins in three formats, then runs national coordinator queries with
-# expertctl through the directory, and stops everything.
+# expertctl through the directory, and stops everything. Every connection is
+# mutual TLS with certificates from a development CA; expertctl calls as the
+# North East's regional coordinator.
 #
 #   bash deploy/local/demo.sh            # run, print, stop the federation
 #   bash deploy/local/demo.sh --keep     # leave it running afterwards
@@ -28,8 +30,10 @@ stop() { bash "$federation" stop; }
 [ "$keep" = 1 ] || trap stop EXIT
 bash "$federation" start
 
-# expertctl talks to the directory (127.0.0.1:50050) by default.
-ctl() { echo; echo "\$ expertctl $*"; "$bin/clients/expertctl/expertctl" "$@"; }
+# expertctl talks to the directory (127.0.0.1:50050) with the coordinator's
+# certificate, from the config file the federation wrote.
+config=${FEDERATION_DIR:-$root/var/federation}/expertctl.toml
+ctl() { echo; echo "\$ expertctl $*"; "$bin/clients/expertctl/expertctl" --config "$config" "$@"; }
 
 echo; echo "== national coordinator queries, through the directory"
 ctl regions
@@ -47,12 +51,14 @@ ctl search --role speech-language-therapist --accepting --order hours --limit 5
 ctl search --region london --role educational-psychologist --order hours --limit 3
 # National capacity of educational psychologists, region by region.
 ctl capacity --national --role educational-psychologist
-first=$("$bin/clients/expertctl/expertctl" -o csv search --specialism multi-sensory-impairment \
+first=$("$bin/clients/expertctl/expertctl" --config "$config" -o csv search --specialism multi-sensory-impairment \
   --near-authority E08000012 --limit 1 | sed -n 2p | cut -d, -f1)
 [ -n "$first" ] && ctl get "$first"
 ctl regions status
+# Who did what: the North East's audit trail (imports and contact-detail reads).
+ctl audit --region north-east --limit 8
 
 if [ "$keep" = 1 ]; then
-  echo; echo "== federation still running; the directory is expertctl's default server (127.0.0.1:50050)"
+  echo; echo "== federation still running (mTLS); call it with: expertctl --config $config ..."
   echo "   stop it with: EXPERTISE_BIN=$bin bash deploy/local/federation.sh stop"
 fi

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # A local federation on one machine: the nine English regional registries,
 # each on its own embedded SQLite database, and the federated directory in
-# front of them, all on loopback.
+# front of them, all on loopback and all on mutual TLS: a development CA
+# (deploy/tls/make-dev-certs.sh) issues the services' certificate, the
+# directory's client certificate (service/directory) and client certificates
+# for the coordinators; every client presents one (docs/security.md).
 #
 #   deploy/local/federation.sh start    start everything, load sample data through
 #                                       the importer plugins, print every region's status
@@ -15,6 +18,9 @@
 #                        registries use the next nine ports, in region-code order
 #   FEDERATION_PER_AUTHORITY  specialists generated per authority (default 40)
 #   FEDERATION_LOAD=0    start empty, without sample data
+#   FEDERATION_CALLER    who expertctl calls as (default coordinator/E12000001, the
+#                        North East's coordinator); its settings are written to
+#                        FEDERATION_DIR/expertctl.toml for `expertctl --config`
 #
 # Sample data: invented people (expertise-sampledata, docs/sample-data.md).
 # Every authority's records come in through the importer plugins, in the
@@ -33,9 +39,20 @@ directory=127.0.0.1:$port
 # Region ids in ONS code order (E12000001 ... E12000009).
 regions=(north-east north-west yorkshire-and-the-humber east-midlands west-midlands east-of-england
          london south-east south-west)
+region_codes=(E12000001 E12000002 E12000003 E12000004 E12000005 E12000006 E12000007 E12000008 E12000009)
 formats=(csv openreferral fhir)
+tls=$work/tls
+caller=${FEDERATION_CALLER:-coordinator/E12000001}
+server_tls=(--tls-cert "$tls/server.pem" --tls-key "$tls/server.key" --tls-ca "$tls/ca.pem")
 
-expertctl() { "$bin/clients/expertctl/expertctl" --server "$directory" "$@"; }
+# expertctl as `principal`, with its client certificate.
+expertctl_as() {  # principal, args...
+  local cert=$tls/${1/\//-}
+  shift
+  "$bin/clients/expertctl/expertctl" --server "$directory" --ca "$tls/ca.pem" --cert "$cert.pem" \
+    --key "$cert.key" "$@"
+}
+expertctl() { expertctl_as "$caller" "$@"; }
 
 running() { [ -f "$work/$1.pid" ] && kill -0 "$(cat "$work/$1.pid")" 2>/dev/null; }
 
@@ -89,7 +106,7 @@ load_region() {  # index
   local log=$work/import-$region.log
   : >"$log"
   local authorities
-  authorities=$("$bin/clients/expertctl/expertctl" --server "$directory" -o csv authorities --region "$region" |
+  authorities=$(expertctl -o csv authorities --region "$region" |
     tail -n +2 | cut -d, -f1)
   for la in $authorities; do
     local ext=csv
@@ -97,7 +114,8 @@ load_region() {  # index
     local export=$work/exports/$la.$format.$ext
     "$bin/services/registry/expertise-sampledata" --authority "$la" --count "$per_authority" \
       --seed "$((2026 + i))" --format "$format" >"$export"
-    if ! expertctl import --plugin "$format" --authority "$la" --config "$root/deploy/local/importers/$format.json" \
+    # The region's coordinator imports for the region's authorities.
+    if ! expertctl_as "coordinator/${region_codes[$i]}" import --plugin "$format" --authority "$la" --config "$root/deploy/local/importers/$format.json" \
       --progress none "$export" >>"$log" 2>&1; then
       echo "federation: importing $la ($region, $format) failed; see $log" >&2
       return 1
@@ -117,20 +135,33 @@ cmd_start() {
     exit 1
   fi
   cmd_stop >/dev/null 2>&1 || true
-  rm -f "$work"/*.db "$work"/*.db-wal "$work"/*.db-shm "$work"/*.log "$work"/exports/*
+  rm -f "$work"/*.db "$work"/*.db-wal "$work"/*.db-shm "$work"/*.log "$work"/*.audit.jsonl "$work"/exports/*
+  echo "== development certificates (mTLS everywhere) in $tls"
+  local principals=(service/directory admin/local "$caller")
+  for code in "${region_codes[@]}"; do principals+=("coordinator/$code"); done
+  bash "$root/deploy/tls/make-dev-certs.sh" "$tls" "${principals[@]}" >"$work/certs.log"
+  local cert=$tls/${caller/\//-}
+  {
+    echo "# expertctl --config $work/expertctl.toml ...  (calls as $caller)"
+    echo "server = \"$directory\""
+    echo "ca = \"$tls/ca.pem\""
+    echo "cert = \"$cert.pem\""
+    echo "key = \"$cert.key\""
+  } >"$work/expertctl.toml"
   : >"$work/regions.txt"
   echo "== starting nine regional registries (SQLite in $work)"
   local i=0
   for region in "${regions[@]}"; do
     i=$((i + 1))
     start_one "$region" "$bin/services/registry/expertise-registry" --region "$region" \
-      --listen "127.0.0.1:$((port + i))" --db "$work/$region.db"
+      --listen "127.0.0.1:$((port + i))" --db "$work/$region.db" "${server_tls[@]}"
     echo "$region 127.0.0.1:$((port + i))" >>"$work/regions.txt"
   done
   for region in "${regions[@]}"; do wait_for_port_file "$region"; done
   echo "== starting the directory on $directory"
   start_one directory "$bin/services/directory/expertise-directory" --regions "$work/regions.txt" \
-    --listen "$directory"
+    --listen "$directory" "${server_tls[@]}" --upstream-ca "$tls/ca.pem" \
+    --upstream-cert "$tls/service-directory.pem" --upstream-key "$tls/service-directory.key"
   wait_for_port_file directory
   if [ "${FEDERATION_LOAD:-1}" = 1 ]; then
     echo "== importing sample data through the importer plugins, via the directory"
@@ -149,7 +180,8 @@ cmd_start() {
   fi
   echo "== every region's status"
   cmd_status
-  echo "== federation running: directory at $directory; stop it with: $0 stop"
+  echo "== federation running: directory at $directory (mTLS); stop it with: $0 stop"
+  echo "   expertctl --config $work/expertctl.toml search ...   (as $caller)"
 }
 
 case "${1:-}" in
