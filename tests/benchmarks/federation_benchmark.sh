@@ -44,13 +44,27 @@ wait_port() {
   exit 1
 }
 
+# Identities: API keys (hashes in a keyring) for each region's coordinator,
+# who loads the region, and for the directory. The servers run in the
+# plaintext development mode on loopback with rate limits off, so the figures
+# are the service's, not TLS's or the limiter's.
+codes=(E12000001 E12000002 E12000003 E12000004 E12000005 E12000006 E12000007 E12000008 E12000009)
+: >"$work/keyring"
+for principal in service/directory "${codes[@]/#/coordinator/}"; do
+  "$bin/clients/expertctl/expertctl" keys create --principal "$principal" \
+    >"$work/${principal/\//-}.token" 2> >(tail -1 >>"$work/keyring")
+done
+sleep 0.2  # the process substitutions finish writing
+chmod 600 "$work/keyring"
+dev=(--insecure-dev --api-keys "$work/keyring" --rate-limit 0)
+
 echo "== $per_region specialists in each of 9 regions (generating and loading)"
 : >"$work/regions.txt"
 i=0
 for region in "${regions[@]}"; do
   i=$((i + 1))
   "$bin/services/registry/expertise-registry" --region "$region" --db "$work/$region.db" \
-    --listen 127.0.0.1:0 --port-file "$work/$region.port" --log-level warn 2>>"$work/$region.log" &
+    --listen 127.0.0.1:0 --port-file "$work/$region.port" --log-level warn "${dev[@]}" 2>>"$work/$region.log" &
   pids+=($!)
 done
 i=0
@@ -60,11 +74,13 @@ for region in "${regions[@]}"; do
   echo "$region 127.0.0.1:$port" >>"$work/regions.txt"
   "$bin/services/registry/expertise-sampledata" --region "$region" --count "$per_region" --seed "$i" \
     >"$work/$region.jsonl"
-  "$bin/clients/expertctl/expertctl" --server "127.0.0.1:$port" --timeout 120 upsert -f "$work/$region.jsonl" \
+  "$bin/clients/expertctl/expertctl" --server "127.0.0.1:$port" --token-file "$work/coordinator-${codes[$((i - 1))]}.token" \
+    --timeout 120 upsert -f "$work/$region.jsonl" \
     --batch-size 1000 | tail -1
 done
 "$bin/services/directory/expertise-directory" --regions "$work/regions.txt" --listen 127.0.0.1:0 \
-  --port-file "$work/directory.port" --log-level warn 2>>"$work/directory.log" &
+  --port-file "$work/directory.port" --log-level warn "${dev[@]}" \
+  --upstream-token-file "$work/service-directory.token" 2>>"$work/directory.log" &
 pids+=($!)
 directory=127.0.0.1:$(wait_port "$work/directory.port")
 north_west=$(awk '$1 == "north-west" {print $2}' "$work/regions.txt")
@@ -80,7 +96,9 @@ echo '{"parent": "regions/-", "roles": ["educational-psychologist"], "order_by":
        "available_on": {"year": 2026, "month": 11, "day": 2}, "page_size": 20}' >"$work/national-hours.json"
 
 connections=$((concurrency < 2 ? concurrency : 2))
-common=(-c "$concurrency" --connections "$connections" -z "$duration" --warmup 2s -t 10s)
+# Searches as the North West's coordinator.
+common=(-c "$concurrency" --connections "$connections" -z "$duration" --warmup 2s -t 10s
+        --token-file "$work/coordinator-E12000002.token")
 echo; echo "== through the directory ($directory): empty call, one region, national"
 "$loadgen" --server "$directory" "${common[@]}" --scenario health \
   --scenario "search=@$work/one-region.json" --scenario "search=@$work/national-near.json" \
