@@ -25,6 +25,7 @@ int RunDirectoryServer(const DirectoryServerOptions& options) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);  // reloads the keyring
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto log = GetLogger("directory");
@@ -102,8 +103,7 @@ int RunDirectoryServer(const DirectoryServerOptions& options) {
   LogEvent(*log, spdlog::level::info, "serving",
            {{"listen", options.listen}, {"port", port}, {"regions", absl::StrJoin(listed, ",")}});
 
-  int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  const int signal_number = security::WaitForStopSignal(signals, gate->get());
   LogEvent(*log, spdlog::level::info, "shutting_down",
            {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
   server->GetHealthCheckService()->SetServingStatus(false);

@@ -25,6 +25,7 @@ int RunRegistryServer(const ServerOptions& options) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);  // reloads the keyring
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto log = GetLogger("registry");
@@ -120,8 +121,7 @@ int RunRegistryServer(const ServerOptions& options) {
             {"specialists", records},
             {"load_ms", load_ms}});
 
-  int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  const int signal_number = security::WaitForStopSignal(signals, gate->get());
   LogEvent(*log, spdlog::level::info, "shutting_down",
            {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
   health->SetServingStatus(false);

@@ -112,9 +112,36 @@ CallGate::CallGate(const ReferenceData& reference, ServerSecurityOptions options
     : reference_(reference),
       options_(std::move(options)),
       policy_(reference),
-      keys_(std::move(keys)),
       clock_(clock),
+      keys_(std::make_shared<const ApiKeyring>(std::move(keys))),
       limiter_(options_.rate_per_second, options_.rate_burst, clock) {}
+
+absl::Status CallGate::ReloadKeys() {
+  if (options_.api_keys_path.empty()) {
+    return absl::FailedPreconditionError("no keyring file (--api-keys) to reload");
+  }
+  absl::StatusOr<ApiKeyring> loaded = ApiKeyring::Load(options_.api_keys_path);
+  if (!loaded.ok()) return loaded.status();
+  const size_t count = loaded->size();
+  {
+    MutexLock lock(&keys_mu_);
+    keys_ = std::make_shared<const ApiKeyring>(*std::move(loaded));
+  }
+  LogEvent(Log(), spdlog::level::info, "keyring_reloaded", {{"keys", count}});
+  return absl::OkStatus();
+}
+
+int WaitForStopSignal(const sigset_t& signals, CallGate* gate) {
+  while (true) {
+    int signal_number = 0;
+    if (sigwait(&signals, &signal_number) != 0) continue;
+    if (signal_number != SIGHUP) return signal_number;
+    if (absl::Status s = gate->ReloadKeys(); !s.ok()) {
+      LogEvent(Log(), spdlog::level::err, "keyring_reload_failed",
+               {{"error", std::string(s.message())}, {"note", "the previous keyring stays in force"}});
+    }
+  }
+}
 
 CallDecision CallGate::Authenticate(const grpc::AuthContext& auth,
                                     const std::multimap<grpc::string_ref, grpc::string_ref>& metadata,
@@ -162,7 +189,12 @@ CallDecision CallGate::Authenticate(const grpc::AuthContext& auth,
       d.status = absl::UnauthenticatedError("the authorization header is not 'Bearer <key>'");
       return d;
     }
-    absl::StatusOr<std::string> principal = keys_.Verify(value, clock_->Now());
+    std::shared_ptr<const ApiKeyring> keys;
+    {
+      ReaderMutexLock lock(&keys_mu_);
+      keys = keys_;
+    }
+    absl::StatusOr<std::string> principal = keys->Verify(value, clock_->Now());
     if (!principal.ok()) {
       // Which part was wrong stays in the server's debug log: telling the
       // caller would let it probe for valid key ids.

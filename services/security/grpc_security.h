@@ -12,6 +12,8 @@
 // the decision before doing anything and answers with its error. A call for
 // which no decision exists (the interceptor was not installed) is refused.
 
+#include <signal.h>
+
 #include <memory>
 #include <optional>
 #include <string>
@@ -87,6 +89,10 @@ class CallGate {
   CallDecision Decision(const grpc::ServerContextBase* ctx) const;
 
   const AccessPolicy& policy() const { return policy_; }
+
+  // Reads the keyring file again (SIGHUP): keys added are accepted and keys
+  // removed refused from the next call on. On error the old keyring stays.
+  absl::Status ReloadKeys();
   const ServerSecurityOptions& options() const { return options_; }
 
   // Derives a call's identity from its transport (mTLS) and metadata
@@ -107,8 +113,9 @@ class CallGate {
   const ReferenceData& reference_;
   const ServerSecurityOptions options_;
   const AccessPolicy policy_;
-  const ApiKeyring keys_;
   Clock* const clock_;
+  mutable Mutex keys_mu_;
+  std::shared_ptr<const ApiKeyring> keys_ ABSL_GUARDED_BY(keys_mu_);
   RateLimiter limiter_;
   mutable Mutex mu_;
   absl::flat_hash_map<const void*, CallDecision> decisions_ ABSL_GUARDED_BY(mu_);
@@ -126,6 +133,10 @@ struct ClientSecurityOptions {
 absl::StatusOr<std::shared_ptr<grpc::Channel>> NewClientChannel(
     const std::string& target, const ClientSecurityOptions& options,
     grpc::ChannelArguments args = grpc::ChannelArguments());
+
+// Waits for SIGTERM or SIGINT (blocked in every thread by the caller, with
+// SIGHUP) and returns it; each SIGHUP in between reloads `gate`'s keyring.
+int WaitForStopSignal(const sigset_t& signals, CallGate* gate);
 
 // Reads a whole (small) file, for PEM material and token files.
 absl::StatusOr<std::string> ReadSecretFile(const std::string& path);

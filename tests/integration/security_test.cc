@@ -5,7 +5,12 @@
 // fail-closed when it cannot be written, hash chain), erasure, and limits.
 // TLS and mTLS are in tls_test.cc.
 
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
 #include <set>
+#include <thread>
 
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
@@ -14,6 +19,7 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "services/common/reference/reference_data.h"
+#include "services/security/api_keys.h"
 #include "services/security/audit_log.h"
 #include "tests/testutil/credentials.h"
 #include "tests/testutil/registry_process.h"
@@ -754,6 +760,71 @@ TEST(StartupTest, PlaintextOnlyOnLoopbackAndOnlyWhenAsked) {
     EXPECT_EQ(run.exit_code, 2) << run.err;
     EXPECT_THAT(run.err, HasSubstr(c.message));
   }
+}
+
+TEST(KeyringTest, SighupAddsAndRevokesKeysWithoutARestart) {
+  testing::TempDir dir;
+  const std::string keyring = dir.File("keyring");
+  std::filesystem::copy_file(testing::KeyringPath(), keyring);
+  auto registry = testing::RegistryProcess::Start(
+      "north-east", dir.File("r.db"), {"--insecure-dev", "--api-keys", keyring});
+  ASSERT_TRUE(registry.ok()) << registry.status();
+  auto fresh = security::GenerateApiKey("authority/E06000047", "fresh");
+  ASSERT_TRUE(fresh.ok());
+  auto regions_with = [&](const std::string& token) {
+    auto stub = v1::RegistryService::NewStub(
+        grpc::CreateChannel((*registry)->address(), grpc::InsecureChannelCredentials()));
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("authorization", "Bearer " + token);
+    v1::ListRegionsResponse out;
+    return stub->ListRegions(&ctx, {}, &out).error_code();
+  };
+  auto reload_and_wait = [&](const std::string& token, grpc::StatusCode want) {
+    (*registry)->process().Signal(SIGHUP);
+    for (int i = 0; i < 100 && regions_with(token) != want; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return regions_with(token);
+  };
+  EXPECT_EQ(regions_with(fresh->token), grpc::StatusCode::UNAUTHENTICATED);
+  std::ofstream(keyring, std::ios::app) << fresh->keyring_line << "\n";
+  EXPECT_EQ(reload_and_wait(fresh->token, grpc::StatusCode::OK), grpc::StatusCode::OK);
+  // Revoked: the line removed, the key refused from then on.
+  std::filesystem::copy_file(testing::KeyringPath(), keyring,
+                             std::filesystem::copy_options::overwrite_existing);
+  EXPECT_EQ(reload_and_wait(fresh->token, grpc::StatusCode::UNAUTHENTICATED),
+            grpc::StatusCode::UNAUTHENTICATED);
+  // A broken keyring is refused and the previous one stays in force.
+  std::ofstream(keyring, std::ios::app) << "this is not a key line\n";
+  (*registry)->process().Signal(SIGHUP);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(regions_with(testing::TokenFor("authority/E06000047")), grpc::StatusCode::OK);
+  EXPECT_THAT((*registry)->log(), HasSubstr("keyring_reload_failed"));
+}
+
+TEST_F(SecurityTest, AnImportOverTheCapIsRefused) {
+  auto stub = north_east_->NewStub();
+  grpc::ClientContext ctx;
+  ctx.set_deadline(In(120));
+  v1::Import out;
+  auto writer = stub->ImportSpecialists(&ctx, &out);
+  v1::ImportSpecialistsRequest message;
+  message.mutable_header()->set_parent("regions/north-east");
+  message.mutable_header()->set_import_id("imp-too-big");
+  message.mutable_header()->set_authority(kA);
+  message.mutable_header()->set_source("seed");
+  message.mutable_header()->set_mode(v1::IMPORT_MODE_SNAPSHOT);
+  writer->Write(message);
+  // 201 batches of 1000 (nearly empty) records: one over the 200,000 cap.
+  message.Clear();
+  for (int i = 0; i < 1000; ++i) message.mutable_batch()->add_records();
+  for (int batch = 0; batch < 201; ++batch) {
+    if (!writer->Write(message)) break;  // the server has already answered
+  }
+  writer->WritesDone();
+  grpc::Status status = writer->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+  EXPECT_THAT(status.error_message(), HasSubstr("200,000 records"));
 }
 
 }  // namespace

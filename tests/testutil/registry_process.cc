@@ -112,7 +112,8 @@ absl::StatusOr<std::unique_ptr<RegistryProcess>> RegistryProcess::Start(
   auto has = [&](const char* flag) {
     return std::find(extra_args.begin(), extra_args.end(), flag) != extra_args.end();
   };
-  if (!has("--tls-cert")) {
+  // A test that brings its own TLS or keyring brings its own security flags.
+  if (!has("--tls-cert") && !has("--api-keys")) {
     for (const std::string& flag : DevServerFlags()) argv.push_back(flag);
   }
   // Tests make many calls as one caller; those about rate limits set one.
