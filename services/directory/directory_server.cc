@@ -45,35 +45,30 @@ int RunDirectoryServer(const DirectoryServerOptions& options) {
              {{"regions", absl::StrJoin(missing, ",")},
               {"note", "national searches cover only the configured regions"}});
   }
-  security::ServerSecurityOptions security_options = options.security;
-  security_options.error_domain = kDirectoryErrorDomain;
-  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
-      security::MakeServerCredentials(security_options, options.listen);
-  absl::StatusOr<std::unique_ptr<security::CallGate>> gate =
-      credentials.ok() ? security::CallGate::Create(ReferenceData::Get(), security_options)
-                       : absl::StatusOr<std::unique_ptr<security::CallGate>>(credentials.status());
+  absl::StatusOr<security::ServerSecurity> server_security =
+      security::SetUpServerSecurity(options.security, options.listen, kDirectoryErrorDomain);
   // The upstream identity is checked once here, so a typo in a path fails
   // the start instead of every region.
   absl::Status upstream_ok =
       regions->empty() ? absl::OkStatus()
                        : security::NewClientChannel(regions->front().target, options.upstream).status();
-  if (gate.ok() && !upstream_ok.ok()) gate = upstream_ok;
-  if (gate.ok() && options.upstream.tls.cert.empty() && options.upstream.token.empty()) {
-    gate = absl::FailedPreconditionError(
+  if (server_security.ok() && !upstream_ok.ok()) server_security = upstream_ok;
+  if (server_security.ok() && options.upstream.tls.cert.empty() && options.upstream.token.empty()) {
+    server_security = absl::FailedPreconditionError(
         "the directory needs its own identity towards the registries: --upstream-cert/--upstream-key "
         "or --upstream-token-file (a service principal such as service/directory)");
   }
-  if (!gate.ok()) {
+  if (!server_security.ok()) {
     LogEvent(*log, spdlog::level::err, "security_setup_failed",
-             {{"error", std::string(gate.status().message())}});
-    std::fprintf(stderr, "expertise-directory: %s\n", std::string(gate.status().message()).c_str());
+             {{"error", std::string(server_security.status().message())}});
+    std::fprintf(stderr, "expertise-directory: %s\n", std::string(server_security.status().message()).c_str());
     return 2;
   }
 
   DirectoryOptions directory_options;
   directory_options.regions = *regions;
   directory_options.region_timeout = options.region_timeout;
-  directory_options.gate = gate->get();
+  directory_options.gate = server_security->gate.get();
   directory_options.upstream = options.upstream;
   DirectoryService service(std::move(directory_options));
 
@@ -81,12 +76,9 @@ int RunDirectoryServer(const DirectoryServerOptions& options) {
   if (options.reflection) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(options.listen, *credentials, &port);
+  server_security->Install(&builder, options.listen, &port);
   builder.RegisterService(&service);
   builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);
-  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-  interceptors.push_back((*gate)->NewInterceptorFactory());
-  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   ApplyServerKeepalive(&builder);
   if (!options.reflection) DisableReflection(&builder);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
@@ -103,7 +95,7 @@ int RunDirectoryServer(const DirectoryServerOptions& options) {
   LogEvent(*log, spdlog::level::info, "serving",
            {{"listen", options.listen}, {"port", port}, {"regions", absl::StrJoin(listed, ",")}});
 
-  const int signal_number = security::WaitForStopSignal(signals, gate->get());
+  const int signal_number = security::WaitForStopSignal(signals, server_security->gate.get());
   LogEvent(*log, spdlog::level::info, "shutting_down",
            {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
   server->GetHealthCheckService()->SetServingStatus(false);

@@ -13,7 +13,7 @@ struct DirectoryServerOptions {
   std::string regions_file;  // see region_map.h
   std::string port_file;     // when set, the bound port is written here once serving
   absl::Duration region_timeout = absl::Seconds(5);
-  bool reflection = true;
+  bool reflection = false;  // development only: served without a caller
   int shutdown_grace_seconds = 10;
   security::ServerSecurityOptions security;   // callers of the directory
   security::ClientSecurityOptions upstream;   // the directory's identity towards the registries

@@ -142,7 +142,12 @@ std::unique_ptr<grpc::ClientContext> DirectoryService::ChildContext(grpc::Callba
   std::unique_ptr<grpc::ClientContext> child = grpc::ClientContext::FromCallbackServerContext(*ctx);
   // The registries decide what the caller may see and do: name the caller.
   const security::CallDecision decision = options_.gate->Decision(ctx);
-  if (decision.caller) child->AddMetadata(security::kOnBehalfOfKey, decision.caller->ToString());
+  // Registries never accept an administrator through a forwarder (so the
+  // directory's key cannot be used as an administrator's): an administrator
+  // calling here gets the directory's own, reference-only, rights.
+  if (decision.caller && decision.caller->kind != security::PrincipalKind::kAdministrator) {
+    child->AddMetadata(security::kOnBehalfOfKey, decision.caller->ToString());
+  }
   const auto now = std::chrono::system_clock::now();
   auto deadline = fan_out ? now + absl::ToChronoNanoseconds(options_.region_timeout)
                           : std::chrono::system_clock::time_point::max();
@@ -670,7 +675,9 @@ class DirectoryService::ImportProxy final : public grpc::ServerReadReactor<v1::I
       Server::Finish(Error(decision.status));
       return;
     }
-    if (decision.caller) caller_ = decision.caller->ToString();
+    if (decision.caller && decision.caller->kind != security::PrincipalKind::kAdministrator) {
+    caller_ = decision.caller->ToString();
+  }
     Server::StartRead(&message_);
   }
 
@@ -798,6 +805,14 @@ grpc::ServerUnaryReactor* DirectoryService::ListAuditRecords(grpc::CallbackServe
                                                              const v1::ListAuditRecordsRequest* request,
                                                              v1::ListAuditRecordsResponse* response) {
   EXPERTISE_REFUSE_IF_DENIED(ctx);
+  const security::CallDecision decision = options_.gate->Decision(ctx);
+  if (decision.caller && decision.caller->kind == security::PrincipalKind::kAdministrator) {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    reactor->Finish(Error(absl::PermissionDeniedError(
+        "administrators read a region's audit trail from its registry directly; the directory "
+        "does not forward an administrator's rights")));
+    return reactor;
+  }
   grpc::Status error;
   const Backend* backend = BackendForParent(request->parent(), "parent", &error);
   return Route(ctx, backend, error, request, response, EXPERTISE_ASYNC(ListAuditRecords));

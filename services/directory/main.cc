@@ -22,8 +22,9 @@ int main(int argc, char** argv) {
   app.add_option("--region-timeout", region_timeout_seconds,
                  "Longest wait for a region, in seconds, when the caller's deadline is later")
       ->default_val(5)->check(CLI::Range(0.01, 600.0));
-  app.add_flag("--reflection,!--no-reflection", options.reflection, "Serve gRPC server reflection (v1alpha)")
-      ->default_val(true);
+  app.add_flag("--reflection,!--no-reflection", options.reflection,
+               "Serve gRPC server reflection (v1alpha); development only (see expertise-registry)")
+      ->default_val(false);
   app.add_option("--shutdown-grace-seconds", options.shutdown_grace_seconds,
                  "Time calls in flight get to finish on SIGTERM")->default_val(10);
   expertise::security::AddServerSecurityFlags(app, &options.security);

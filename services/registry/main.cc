@@ -24,7 +24,9 @@ int main(int argc, char** argv) {
                  "Calls waiting for a worker before new ones get RESOURCE_EXHAUSTED")
       ->default_val(4096)->check(CLI::Range(1, 1000000));
   app.add_flag("--reflection,!--no-reflection", options.reflection,
-               "Serve gRPC server reflection (v1alpha)")->default_val(true);
+               "Serve gRPC server reflection (v1alpha) for grpcurl and buf curl; development only: "
+               "gRPC 1.51 serves it to any peer that passes the TLS handshake, without asking for "
+               "a caller")->default_val(false);
   app.add_option("--shutdown-grace-seconds", options.shutdown_grace_seconds,
                  "Time calls in flight get to finish on SIGTERM")->default_val(10);
   app.add_option("--audit-log", options.audit_log_path,

@@ -108,8 +108,10 @@ absl::StatusOr<v1::Import> Registry::ImportSpecialists(ImportStream stream, cons
   if (previous.has_value()) {
     if (previous->authority() != header.authority() || previous->source() != header.source()) {
       return WithReason(
-          absl::AlreadyExistsError(absl::StrCat("import id ", header.import_id(), " was used for ",
-                                                previous->authority(), "/", previous->source())),
+          // Another authority's import is not named: its existence is all
+          // this says.
+          absl::AlreadyExistsError(absl::StrCat("import id ", header.import_id(),
+                                                " was already used by another import; choose another")),
           "IMPORT_ID_REUSED");
     }
     return *previous;

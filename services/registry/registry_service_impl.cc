@@ -5,6 +5,7 @@
 #include <chrono>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
 #include "services/common/grpc_status.h"
 #include "services/registry/page_token.h"
@@ -76,99 +77,102 @@ RegistryServiceImpl::Call RegistryServiceImpl::MakeCall(const security::CallDeci
   return call;
 }
 
+namespace {
+
+// What a request names goes into the trail only if it has the shape of a
+// resource name: free text from a caller could forge lines in a reader's
+// terminal or carry a person's name.
+std::string AuditableResource(const std::string& name) {
+  bool ok = absl::StartsWith(name, "regions/") && name.size() <= 200;
+  for (char c : name) {
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '/' || c == '-' || c == '.' || c == '_');
+  }
+  return ok ? name : "(not a resource name)";
+}
+
+// The who, what and where of one audit record; resources are checked,
+// sorted, deduplicated and capped at the trail's limit.
+security::AuditRecord NewRecord(std::string event_id, const char* phase,
+                                const std::optional<security::Principal>& actor,
+                                const std::optional<security::Principal>& via,
+                                const std::string& method, const std::string& peer,
+                                std::vector<std::string> resources) {
+  security::AuditRecord record;
+  record.event_id = std::move(event_id);
+  record.phase = phase;
+  record.actor = actor ? actor->ToString() : "unauthenticated";
+  record.via = via ? via->ToString() : "";
+  record.action = method;
+  for (std::string& r : resources) r = AuditableResource(r);
+  std::sort(resources.begin(), resources.end());
+  resources.erase(std::unique(resources.begin(), resources.end()), resources.end());
+  if (resources.size() > security::kAuditMaxResources) resources.resize(security::kAuditMaxResources);
+  record.resources = std::move(resources);
+  record.peer = peer;
+  return record;
+}
+
+// Status messages name fields and resources, never a person.
+std::string Detail(const absl::Status& status) { return std::string(status.message().substr(0, 500)); }
+
+}  // namespace
+
+absl::Status RegistryServiceImpl::Append(security::AuditRecord record) {
+  const std::string method = record.action;
+  absl::StatusOr<security::AuditRecord> written = audit_->Append(std::move(record));
+  if (written.ok()) return absl::OkStatus();
+  LogEvent(Log(), spdlog::level::err, "audit_write_failed",
+           {{"method", method}, {"error", std::string(written.status().message())}});
+  return written.status();
+}
+
 absl::Status RegistryServiceImpl::RecordAttempt(const Call& call,
                                                 const std::vector<std::string>& resources) {
-  security::AuditRecord record;
-  record.event_id = call.event_id;
-  record.phase = "attempt";
-  record.actor = call.caller.ToString();
-  record.via = call.via ? call.via->ToString() : "";
-  record.action = call.method;
-  record.resources = resources;
-  record.peer = call.peer;
-  absl::StatusOr<security::AuditRecord> written = audit_->Append(std::move(record));
-  if (!written.ok()) {
-    LogEvent(Log(), spdlog::level::err, "audit_write_failed",
-             {{"method", call.method}, {"error", std::string(written.status().message())}});
-    return WithReason(absl::UnavailableError(absl::StrCat(
-                          "the change was refused because the audit trail cannot be written (",
-                          written.status().message(), "); nothing was changed")),
-                      "AUDIT_UNAVAILABLE");
-  }
-  return absl::OkStatus();
+  absl::Status written = Append(
+      NewRecord(call.event_id, "attempt", call.caller, call.via, call.method, call.peer, resources));
+  if (written.ok()) return written;
+  return WithReason(absl::UnavailableError(absl::StrCat(
+                        "the change was refused because the audit trail cannot be written (",
+                        written.message(), "); nothing was changed")),
+                    "AUDIT_UNAVAILABLE");
 }
 
 void RegistryServiceImpl::RecordOutcome(const Call& call, std::vector<std::string> resources,
                                         const absl::Status& status) {
-  security::AuditRecord record;
-  record.event_id = call.event_id;
-  record.phase = "outcome";
-  record.actor = call.caller.ToString();
-  record.via = call.via ? call.via->ToString() : "";
-  record.action = call.method;
-  for (const std::string& name : call.changed) resources.push_back(name);
-  std::sort(resources.begin(), resources.end());
-  resources.erase(std::unique(resources.begin(), resources.end()), resources.end());
-  if (resources.size() > 1000) resources.resize(1000);
-  record.resources = std::move(resources);
+  resources.insert(resources.end(), call.changed.begin(), call.changed.end());
+  security::AuditRecord record = NewRecord(call.event_id, "outcome", call.caller, call.via,
+                                           call.method, call.peer, std::move(resources));
   record.outcome = absl::StatusCodeToString(status.code());
-  // Status messages name fields and resources, never a person.
-  record.detail = std::string(status.message().substr(0, 500));
-  record.peer = call.peer;
-  if (absl::StatusOr<security::AuditRecord> written = audit_->Append(std::move(record));
-      !written.ok()) {
-    // The change is already durable; its attempt record shows it was tried.
-    LogEvent(Log(), spdlog::level::err, "audit_outcome_failed",
-             {{"method", call.method}, {"error", std::string(written.status().message())}});
-  }
+  record.detail = Detail(status);
+  // A failure here leaves the change made and its attempt record showing it
+  // was tried; Append has logged it.
+  (void)Append(std::move(record));
 }
 
 absl::Status RegistryServiceImpl::RecordContactReads(const Call& call) {
   if (call.contact_reads.empty()) return absl::OkStatus();
-  security::AuditRecord record;
-  record.event_id = call.event_id;
-  record.phase = "read";
-  record.actor = call.caller.ToString();
-  record.via = call.via ? call.via->ToString() : "";
-  record.action = call.method;
-  record.resources = call.contact_reads;
-  if (record.resources.size() > 1000) record.resources.resize(1000);
+  security::AuditRecord record = NewRecord(call.event_id, "read", call.caller, call.via,
+                                           call.method, call.peer, call.contact_reads);
   record.outcome = "OK";
   record.detail = "work contact details returned";
-  record.peer = call.peer;
-  absl::StatusOr<security::AuditRecord> written = audit_->Append(std::move(record));
-  if (!written.ok()) {
-    LogEvent(Log(), spdlog::level::err, "audit_write_failed",
-             {{"method", call.method}, {"error", std::string(written.status().message())}});
-    return WithReason(absl::UnavailableError(
-                          "contact details are returned only when the read can be audited, and "
-                          "the audit trail cannot be written now"),
-                      "AUDIT_UNAVAILABLE");
-  }
-  return absl::OkStatus();
+  if (Append(std::move(record)).ok()) return absl::OkStatus();
+  return WithReason(absl::UnavailableError(
+                        "contact details are returned only when the read can be audited, and "
+                        "the audit trail cannot be written now"),
+                    "AUDIT_UNAVAILABLE");
 }
 
 void RegistryServiceImpl::RecordRefusal(const security::CallDecision& decision,
                                         std::vector<std::string> resources) {
   // Rate-limited calls are not recorded one by one: a flood would turn the
   // trail into its own denial of service. They are logged instead.
-  if (decision.status.code() == absl::StatusCode::kResourceExhausted) return;
-  security::AuditRecord record;
-  record.event_id = NewEventId();
-  record.phase = "denied";
-  record.actor = decision.caller ? decision.caller->ToString() : "unauthenticated";
-  record.via = decision.via ? decision.via->ToString() : "";
-  record.action = decision.method;
-  if (resources.size() > 1000) resources.resize(1000);
-  record.resources = std::move(resources);
+  if (decision.rate_limited) return;
+  security::AuditRecord record = NewRecord(NewEventId(), "denied", decision.caller, decision.via,
+                                           decision.method, decision.peer, std::move(resources));
   record.outcome = absl::StatusCodeToString(decision.status.code());
-  record.detail = std::string(decision.status.message().substr(0, 500));
-  record.peer = decision.peer;
-  if (absl::StatusOr<security::AuditRecord> written = audit_->Append(std::move(record));
-      !written.ok()) {
-    LogEvent(Log(), spdlog::level::err, "audit_write_failed",
-             {{"method", decision.method}, {"error", std::string(written.status().message())}});
-  }
+  record.detail = Detail(decision.status);
+  (void)Append(std::move(record));
 }
 
 grpc::ServerUnaryReactor* RegistryServiceImpl::Dispatch(

@@ -128,7 +128,8 @@ class RegistryServiceImpl final : public v1::RegistryService::CallbackService {
   // Builds the Call for an allowed decision.
   Call MakeCall(const security::CallDecision& decision, const Registry& registry) const;
   // Audit helpers; run on the executor. RecordAttempt fails when the trail
-  // cannot be written.
+  // cannot be written. Append writes one record and logs a failure.
+  absl::Status Append(security::AuditRecord record);
   absl::Status RecordAttempt(const Call& call, const std::vector<std::string>& resources);
   void RecordOutcome(const Call& call, std::vector<std::string> resources,
                      const absl::Status& status);

@@ -36,34 +36,26 @@ int RunRegistryServer(const ServerOptions& options) {
             options.region.c_str());
     return 2;
   }
-  security::ServerSecurityOptions security_options = options.security;
-  security_options.error_domain = kErrorDomain;
-  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
-      security::MakeServerCredentials(security_options, options.listen);
-  absl::StatusOr<std::unique_ptr<security::CallGate>> gate =
-      credentials.ok() ? security::CallGate::Create(ReferenceData::Get(), security_options)
-                       : absl::StatusOr<std::unique_ptr<security::CallGate>>(credentials.status());
-  if (!gate.ok()) {
+  absl::StatusOr<security::ServerSecurity> server_security =
+      security::SetUpServerSecurity(options.security, options.listen, kErrorDomain);
+  if (!server_security.ok()) {
     LogEvent(*log, spdlog::level::err, "security_setup_failed",
-             {{"error", std::string(gate.status().message())}});
-    fprintf(stderr, "expertise-registry: %s\n", std::string(gate.status().message()).c_str());
+             {{"error", std::string(server_security.status().message())}});
+    fprintf(stderr, "expertise-registry: %s\n", std::string(server_security.status().message()).c_str());
     return 2;
   }
   Executor executor(options.worker_threads, options.max_queued_calls);
-  RegistryServiceImpl service(&executor, gate->get());
+  RegistryServiceImpl service(&executor, server_security->gate.get());
 
   grpc::EnableDefaultHealthCheckService(true);
   if (options.reflection) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(options.listen, *credentials, &port);
+  server_security->Install(&builder, options.listen, &port);
   builder.RegisterService(&service);
   // gRPC's default (4 MiB): larger requests get RESOURCE_EXHAUSTED from the
   // library; imports stream in batches well under it.
   builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);
-  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-  interceptors.push_back((*gate)->NewInterceptorFactory());
-  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   ApplyServerKeepalive(&builder);
   if (!options.reflection) DisableReflection(&builder);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
@@ -121,7 +113,7 @@ int RunRegistryServer(const ServerOptions& options) {
             {"specialists", records},
             {"load_ms", load_ms}});
 
-  const int signal_number = security::WaitForStopSignal(signals, gate->get());
+  const int signal_number = security::WaitForStopSignal(signals, server_security->gate.get());
   LogEvent(*log, spdlog::level::info, "shutting_down",
            {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
   health->SetServingStatus(false);

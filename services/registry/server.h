@@ -15,7 +15,7 @@ struct ServerOptions {
   std::string port_file;  // when set, the bound port is written here once serving
   size_t worker_threads = 4;
   size_t max_queued_calls = 4096;
-  bool reflection = true;
+  bool reflection = false;  // development only: served without a caller
   int shutdown_grace_seconds = 10;
   // TLS, API keys, rate and metadata limits.
   security::ServerSecurityOptions security;

@@ -29,7 +29,9 @@ const std::vector<MethodRule>& Rules() {
         {"DeleteSpecialist", MethodAccess::kWriteSpecialists, writers},
         {"UpdateCapacity", MethodAccess::kWriteSpecialists, writers},
         {"BatchUpsertSpecialists", MethodAccess::kWriteSpecialists, writers},
-        {"GetCapacitySummary", MethodAccess::kAggregates, anyone},
+        // Figures over every record, hidden ones included (capacity is
+        // shared across visibility): council officers only.
+        {"GetCapacitySummary", MethodAccess::kAggregates, writers},
         {"ListTaxonomyTerms", MethodAccess::kReference, anyone},
         {"ListLocalAuthorities", MethodAccess::kReference, anyone},
         {"ListRegions", MethodAccess::kReference, anyone},

@@ -33,6 +33,9 @@ inline void AddServerSecurityFlags(CLI::App& app, ServerSecurityOptions* o) {
   app.add_option("--trust-domain", o->trust_domain,
                  "SPIFFE trust domain of client certificates")
       ->default_val(kDefaultTrustDomain);
+  app.add_option("--trusted-forwarder", o->trusted_forwarders,
+                 "Service principal allowed to act on behalf of callers (repeatable)")
+      ->capture_default_str();
   app.add_option("--rate-limit", o->rate_per_second,
                  "Calls per second allowed per caller (0: no limit)")
       ->default_val(200)->check(CLI::Range(0.0, 1e6));

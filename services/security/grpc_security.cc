@@ -1,5 +1,6 @@
 #include "services/security/grpc_security.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -87,6 +88,29 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
            {{"listen", listen},
             {"note", "PLAINTEXT, development only: no transport security, API keys travel in clear"}});
   return grpc::InsecureServerCredentials();
+}
+
+absl::StatusOr<ServerSecurity> SetUpServerSecurity(ServerSecurityOptions options,
+                                                   const std::string& listen,
+                                                   absl::string_view error_domain) {
+  options.error_domain = std::string(error_domain);
+  ServerSecurity security;
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      MakeServerCredentials(options, listen);
+  if (!credentials.ok()) return credentials.status();
+  security.credentials = *std::move(credentials);
+  absl::StatusOr<std::unique_ptr<CallGate>> gate =
+      CallGate::Create(ReferenceData::Get(), std::move(options));
+  if (!gate.ok()) return gate.status();
+  security.gate = *std::move(gate);
+  return security;
+}
+
+void ServerSecurity::Install(grpc::ServerBuilder* builder, const std::string& listen, int* port) {
+  builder->AddListeningPort(listen, credentials, port);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(gate->NewInterceptorFactory());
+  builder->experimental().SetInterceptorCreators(std::move(interceptors));
 }
 
 // ---------------------------------------------------------------------------
@@ -221,9 +245,11 @@ CallDecision CallGate::Authenticate(const grpc::AuthContext& auth,
   if (direct) {
     auto obo = metadata.equal_range(kOnBehalfOfKey);
     if (obo.first != obo.second) {
-      if (direct->kind != PrincipalKind::kService) {
+      const std::string forwarder = direct->ToString();
+      if (std::find(options_.trusted_forwarders.begin(), options_.trusted_forwarders.end(),
+                    forwarder) == options_.trusted_forwarders.end()) {
         d.status = absl::PermissionDeniedError(
-            absl::StrCat(direct->ToString(), " may not act on behalf of another caller"));
+            absl::StrCat(forwarder, " may not act on behalf of another caller"));
         d.caller = direct;
         return d;
       }
@@ -232,9 +258,9 @@ CallDecision CallGate::Authenticate(const grpc::AuthContext& auth,
         return d;
       }
       absl::StatusOr<Principal> actor = ParsePrincipal(View(obo.first->second), reference_);
-      // A service may name another service (a service calling through the
-      // directory): it then gets that service's (small) rights, no more.
-      if (!actor.ok()) {
+      // Administrators call directly: a forwarder cannot lend their rights.
+      // A service named by the directory keeps a service's (small) rights.
+      if (!actor.ok() || actor->kind == PrincipalKind::kAdministrator) {
         d.status = absl::PermissionDeniedError("the on-behalf-of principal is not a valid caller");
         return d;
       }
@@ -251,6 +277,7 @@ CallDecision CallGate::Authenticate(const grpc::AuthContext& auth,
   const std::string limit_key =
       d.caller ? d.caller->ToString() : absl::StrCat("peer:", peer.substr(0, peer.rfind(':')));
   if (!limiter_.Allow(limit_key, &retry_after)) {
+    d.rate_limited = true;
     d.status = absl::ResourceExhaustedError(absl::StrCat(
         "rate limit for ", limit_key, " exceeded (", options_.rate_per_second,
         " calls per second); retry after ", absl::FormatDuration(absl::Ceil(retry_after, absl::Milliseconds(1)))));

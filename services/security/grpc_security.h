@@ -55,6 +55,8 @@ struct ServerSecurityOptions {
   bool insecure_dev = false;        // plaintext on loopback, for development only
   std::string api_keys_path;        // keyring file; none: certificates only
   std::string trust_domain = kDefaultTrustDomain;
+  // Principals whose calls may name another caller (x-expertise-on-behalf-of).
+  std::vector<std::string> trusted_forwarders = {"service/directory"};
   double rate_per_second = 200;     // per caller; <= 0 turns limiting off
   double rate_burst = 400;
   size_t max_metadata_bytes = 16 * 1024;
@@ -66,6 +68,24 @@ struct ServerSecurityOptions {
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     const ServerSecurityOptions& options, const std::string& listen);
 
+class CallGate;
+
+// What a server needs for security: credentials for its listening port and
+// the CallGate behind its interceptor.
+struct ServerSecurity {
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  std::unique_ptr<CallGate> gate;
+
+  // Adds the listening port with the credentials and the interceptor.
+  void Install(grpc::ServerBuilder* builder, const std::string& listen, int* port);
+};
+
+// Checks `options` for a server listening on `listen` (TLS files, the
+// plaintext rule, a way to authenticate callers) and builds both.
+absl::StatusOr<ServerSecurity> SetUpServerSecurity(ServerSecurityOptions options,
+                                                   const std::string& listen,
+                                                   absl::string_view error_domain);
+
 // The outcome of authenticating and authorising one call.
 struct CallDecision {
   absl::Status status;              // OK: go ahead; else answer with it
@@ -73,6 +93,7 @@ struct CallDecision {
   std::optional<Principal> via;     // the service that forwarded it
   std::string peer;
   std::string method;               // short name, e.g. "GetSpecialist"
+  bool rate_limited = false;        // refused for the caller's rate
 };
 
 // Authenticates and authorises calls. Thread-safe; outlives the server.

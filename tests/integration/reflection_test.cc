@@ -37,7 +37,7 @@ std::vector<std::string> ListServices(const std::shared_ptr<grpc::Channel>& chan
 
 TEST(ReflectionTest, ListsTheRegistryAndHealthServices) {
   testing::TempDir dir;
-  auto server = testing::RegistryProcess::Start("london", dir.File("r.db"));
+  auto server = testing::RegistryProcess::Start("london", dir.File("r.db"), {"--reflection"});
   ASSERT_TRUE(server.ok()) << server.status();
   EXPECT_THAT(ListServices((*server)->channel()),
               ::testing::IsSupersetOf({"expertise.registry.v1.RegistryService",

@@ -277,7 +277,9 @@ std::map<std::string, MethodCase> Cases() {
                                v1::CapacitySummary out;
                                return Attempt{stub.GetCapacitySummary(&ctx, r, &out), {}};
                              },
-                             [](const Caller& c, const v1::Specialist&) { return AnyCaller(c); }};
+                             [](const Caller& c, const v1::Specialist&) {
+                               return c.kind() == "authority" || c.kind() == "coordinator";
+                             }};
   m["ListTaxonomyTerms"] = {[](auto& stub, auto& ctx, const v1::Specialist&, int) {
                               v1::ListTaxonomyTermsResponse out;
                               return Attempt{stub.ListTaxonomyTerms(&ctx, {}, &out), {}};
@@ -364,6 +366,8 @@ std::map<std::string, MethodCase> Cases() {
                           },
                           import_allowed};
   m["ListAuditRecords"] = {[](auto& stub, auto& ctx, const v1::Specialist& t, int) {
+                             // (Administrators are refused through the directory: see
+                             // the cell loop.)
                              v1::ListAuditRecordsRequest r;
                              r.set_parent(Parent(t));
                              r.set_page_size(5);
@@ -458,7 +462,10 @@ TEST_F(SecurityTest, AuthorisationMatrixHasNoUnauthorisedSuccess) {
           const std::string before = c.changes && !target.owning_authority().empty()
                                          ? Snapshot(target.owning_authority(), target.name())
                                          : "";
-          const bool allowed = c.allowed(caller, target);
+          // The directory never lends an administrator's rights: they read
+          // audit trails on the registries directly.
+          const bool allowed = c.allowed(caller, target) &&
+                               !(through_directory && caller.kind() == "admin" && method == "ListAuditRecords");
           Attempt attempt = c.invoke(*stub, ctx, target, ++serial);
           ++checked;
           const std::string where = absl::StrCat(through_directory ? "directory " : "registry ",
@@ -545,6 +552,41 @@ TEST_F(SecurityTest, OnlyServicesActOnBehalfOfOthers) {
   grpc::Status status = stub->GetSpecialist(&ctx, get, &out);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_THAT(status.error_message(), HasSubstr("may not act on behalf"));
+  // A service that is not a trusted forwarder may not either.
+  {
+    auto other = v1::RegistryService::NewStub(testing::ChannelAs(north_east_->address(), "service/other"));
+    grpc::ClientContext octx;
+    octx.AddMetadata("x-expertise-on-behalf-of", "authority/E06000047");
+    EXPECT_EQ(other->GetSpecialist(&octx, get, &out).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  }
+  // The directory may forward callers, but never lend an administrator's rights.
+  {
+    auto directory = v1::RegistryService::NewStub(
+        testing::ChannelAs(north_east_->address(), "service/directory"));
+    grpc::ClientContext dctx;
+    dctx.AddMetadata("x-expertise-on-behalf-of", "admin/test");
+    v1::ListAuditRecordsRequest audit;
+    audit.set_parent("regions/north-east");
+    v1::ListAuditRecordsResponse records;
+    EXPECT_EQ(directory->ListAuditRecords(&dctx, audit, &records).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+    grpc::ClientContext fctx;
+    fctx.AddMetadata("x-expertise-on-behalf-of", "authority/E06000047");
+    EXPECT_TRUE(directory->GetSpecialist(&fctx, get, &out).ok());
+  }
+}
+
+TEST_F(SecurityTest, CallersCannotWriteFreeTextIntoTheAuditTrail) {
+  auto stub = v1::RegistryService::NewStub(
+      testing::ChannelAs(north_east_->address(), "authority/E08000021"));
+  v1::DeleteSpecialistRequest del;
+  del.set_name("regions/north-east/specialists/x\n42  2026-01-01 admin/ops forged Jane Smith");
+  google::protobuf::Empty empty;
+  grpc::ClientContext ctx;
+  EXPECT_FALSE(stub->DeleteSpecialist(&ctx, del, &empty).ok());
+  const std::string trail = testing::ReadFile(dir_->File("ne.db.audit.jsonl"));
+  EXPECT_EQ(trail.find("Jane Smith"), std::string::npos);
+  EXPECT_NE(trail.find("(not a resource name)"), std::string::npos);
 }
 
 TEST_F(SecurityTest, ChangesAndRefusalsAreAuditedWithAnUnbrokenChain) {

@@ -32,6 +32,16 @@ bool ParseTime(const std::string& text, google::protobuf::Timestamp* out) {
   return true;
 }
 
+// Trail fields come partly from callers: control characters are shown as
+// '?' so a crafted value cannot rewrite the reader's terminal.
+std::string Printable(const std::string& text) {
+  std::string out = text;
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return out;
+}
+
 std::string FormatTimestamp(const google::protobuf::Timestamp& ts) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(ts.seconds()),
                           absl::UTCTimeZone());
@@ -73,10 +83,10 @@ int RunAudit(const AuditOptions& o, const Context& ctx) {
   Table table;
   table.header = {"SEQ", "TIME", "ACTOR", "VIA", "ACTION", "PHASE", "OUTCOME", "RESOURCES", "DETAIL"};
   for (const auto& r : all.audit_records()) {
-    table.rows.push_back({std::to_string(r.sequence()), FormatTimestamp(r.time()), r.actor(),
-                          r.via().empty() ? "-" : r.via(), r.action(), r.phase(),
-                          r.outcome().empty() ? "-" : r.outcome(),
-                          absl::StrJoin(r.resources(), " "), r.detail()});
+    table.rows.push_back({std::to_string(r.sequence()), FormatTimestamp(r.time()), Printable(r.actor()),
+                          r.via().empty() ? "-" : Printable(r.via()), Printable(r.action()),
+                          Printable(r.phase()), r.outcome().empty() ? "-" : Printable(r.outcome()),
+                          Printable(absl::StrJoin(r.resources(), " ")), Printable(r.detail())});
   }
   table.Print(ctx.format(), *ctx.out);
   if (!all.next_page_token().empty() && ctx.format() == OutputFormat::kTable) {
