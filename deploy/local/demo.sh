@@ -55,8 +55,10 @@ first=$("$bin/clients/expertctl/expertctl" --config "$config" -o csv search --sp
   --near-authority E08000012 --limit 1 | sed -n 2p | cut -d, -f1)
 [ -n "$first" ] && ctl get "$first"
 ctl regions status
-# Who did what: the North East's audit trail (imports and contact-detail reads).
-ctl audit --region north-east --limit 8
+# Who did what: the North East's audit trail, first its imports, then who was
+# given contact details by the searches above.
+ctl audit --region north-east --action ImportSpecialists --limit 4
+ctl audit --region north-east --action SearchSpecialists --limit 4
 
 if [ "$keep" = 1 ]; then
   echo; echo "== federation still running (mTLS); call it with: expertctl --config $config ..."
