@@ -22,6 +22,9 @@ per_region=${FEDERATION_BENCH_PER_REGION:-20000}
 duration=${FEDERATION_BENCH_DURATION:-10s}
 concurrency=${FEDERATION_BENCH_CONCURRENCY:-8}
 work=${FEDERATION_BENCH_DIR:-$(mktemp -d)}
+mkdir -p "$work"
+# A reused folder: stale port files would point at servers long gone.
+rm -f "$work"/*.port "$work"/*.db "$work"/*.db-wal "$work"/*.db-shm "$work"/*.audit.jsonl "$work"/keyring
 regions=(north-east north-west yorkshire-and-the-humber east-midlands west-midlands east-of-england
          london south-east south-west)
 loadgen=$bin/clients/loadgen/expertise-loadgen
