@@ -39,6 +39,17 @@ spdlog::logger& Log() {
 
 grpc::Status Error(const absl::Status& status) { return ToGrpcStatus(status, kDirectoryErrorDomain); }
 
+// The caller the registries are told about (x-expertise-on-behalf-of), or
+// none. Registries never accept an administrator through a forwarder (so the
+// directory's key cannot be used as an administrator's): an administrator
+// calling here gets the directory's own, reference-only, rights.
+std::optional<std::string> ForwardedCaller(const security::CallDecision& decision) {
+  if (!decision.caller || decision.caller->kind == security::PrincipalKind::kAdministrator) {
+    return std::nullopt;
+  }
+  return decision.caller->ToString();
+}
+
 // Names the region in errors that come from it, keeping the details.
 grpc::Status FromRegion(const std::string& region, const grpc::Status& status) {
   if (status.ok()) return status;
@@ -141,12 +152,8 @@ std::unique_ptr<grpc::ClientContext> DirectoryService::ChildContext(grpc::Callba
                                                                    bool fan_out) const {
   std::unique_ptr<grpc::ClientContext> child = grpc::ClientContext::FromCallbackServerContext(*ctx);
   // The registries decide what the caller may see and do: name the caller.
-  const security::CallDecision decision = options_.gate->Decision(ctx);
-  // Registries never accept an administrator through a forwarder (so the
-  // directory's key cannot be used as an administrator's): an administrator
-  // calling here gets the directory's own, reference-only, rights.
-  if (decision.caller && decision.caller->kind != security::PrincipalKind::kAdministrator) {
-    child->AddMetadata(security::kOnBehalfOfKey, decision.caller->ToString());
+  if (std::optional<std::string> caller = ForwardedCaller(options_.gate->Decision(ctx))) {
+    child->AddMetadata(security::kOnBehalfOfKey, *caller);
   }
   const auto now = std::chrono::system_clock::now();
   auto deadline = fan_out ? now + absl::ToChronoNanoseconds(options_.region_timeout)
@@ -675,9 +682,7 @@ class DirectoryService::ImportProxy final : public grpc::ServerReadReactor<v1::I
       Server::Finish(Error(decision.status));
       return;
     }
-    if (decision.caller && decision.caller->kind != security::PrincipalKind::kAdministrator) {
-    caller_ = decision.caller->ToString();
-  }
+    caller_ = ForwardedCaller(decision);
     Server::StartRead(&message_);
   }
 

@@ -67,9 +67,8 @@ RegistryServiceImpl::Call RegistryServiceImpl::MakeCall(const security::CallDeci
   call.event_id = NewEventId();
   const security::AccessPolicy& policy = gate_->policy();
   call.access.read = policy.ScopeFor(call.caller, registry.region().code);
-  const security::MethodRule* rule =
-      security::FindMethodRule(absl::StrCat("/expertise.registry.v1.RegistryService/", call.method));
-  const bool import_rules = rule != nullptr && rule->access == security::MethodAccess::kImport;
+  const bool import_rules =
+      decision.rule != nullptr && decision.rule->access == security::MethodAccess::kImport;
   call.access.may_write = [&policy, caller = call.caller,
                            import_rules](absl::string_view authority) -> absl::Status {
     return import_rules ? policy.CheckImport(caller, authority) : policy.CheckWrite(caller, authority);

@@ -87,7 +87,11 @@ bool ReadScope::Allows(absl::string_view owning_authority,
 
 absl::Status AccessPolicy::CheckMethod(const Principal* caller,
                                        absl::string_view full_method) const {
-  const MethodRule* rule = FindMethodRule(full_method);
+  return CheckMethod(caller, FindMethodRule(full_method), full_method);
+}
+
+absl::Status AccessPolicy::CheckMethod(const Principal* caller, const MethodRule* rule,
+                                       absl::string_view full_method) const {
   if (rule != nullptr && rule->access == MethodAccess::kProbe) return absl::OkStatus();
   if (caller == nullptr) {
     return absl::UnauthenticatedError(

@@ -59,6 +59,9 @@ class AccessPolicy {
   // UNAUTHENTICATED unless the method is a probe; PERMISSION_DENIED when the
   // caller's kind may not call the method or the method has no rule.
   absl::Status CheckMethod(const Principal* caller, absl::string_view full_method) const;
+  // The same with the method's rule already looked up (null: none).
+  absl::Status CheckMethod(const Principal* caller, const MethodRule* rule,
+                           absl::string_view full_method) const;
 
   // Object level, for records of the registry of `region_code`.
   ReadScope ScopeFor(const Principal& caller, absl::string_view region_code) const;

@@ -283,7 +283,8 @@ CallDecision CallGate::Authenticate(const grpc::AuthContext& auth,
         " calls per second); retry after ", absl::FormatDuration(absl::Ceil(retry_after, absl::Milliseconds(1)))));
     return d;
   }
-  d.status = policy_.CheckMethod(d.caller ? &*d.caller : nullptr, full_method);
+  d.rule = FindMethodRule(full_method);
+  d.status = policy_.CheckMethod(d.caller ? &*d.caller : nullptr, d.rule, full_method);
   return d;
 }
 

@@ -94,6 +94,7 @@ struct CallDecision {
   std::string peer;
   std::string method;               // short name, e.g. "GetSpecialist"
   bool rate_limited = false;        // refused for the caller's rate
+  const MethodRule* rule = nullptr; // the method's access rule; null: none (refused)
 };
 
 // Authenticates and authorises calls. Thread-safe; outlives the server.

@@ -44,6 +44,15 @@ TEST(ReflectionTest, ListsTheRegistryAndHealthServices) {
                                        "grpc.health.v1.Health"}));
 }
 
+// gRPC 1.51 serves reflection without asking for a caller, so it is off
+// unless asked for.
+TEST(ReflectionTest, IsOffByDefault) {
+  testing::TempDir dir;
+  auto server = testing::RegistryProcess::Start("london", dir.File("r.db"));
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_THAT(ListServices((*server)->channel()), ::testing::IsEmpty());
+}
+
 TEST(ReflectionTest, CanBeSwitchedOff) {
   testing::TempDir dir;
   auto server = testing::RegistryProcess::Start("london", dir.File("r.db"), {"--no-reflection"});

@@ -184,11 +184,6 @@ bool AnyCaller(const Caller& c) { return !c.kind().empty() && c.principal != "ba
 
 std::map<std::string, MethodCase> Cases() {
   std::map<std::string, MethodCase> m;
-  auto unary = [](auto method) {
-    return [method](v1::RegistryService::Stub& stub, grpc::ClientContext& ctx, const auto& request,
-                    auto* response) { return (stub.*method)(&ctx, request, response); };
-  };
-  (void)unary;
   m["GetSpecialist"] = {[](auto& stub, auto& ctx, const v1::Specialist& t, int) {
                           v1::GetSpecialistRequest r;
                           r.set_name(t.name());
@@ -802,6 +797,25 @@ TEST(StartupTest, PlaintextOnlyOnLoopbackAndOnlyWhenAsked) {
     EXPECT_EQ(run.exit_code, 2) << run.err;
     EXPECT_THAT(run.err, HasSubstr(c.message));
   }
+}
+
+TEST(TrustedForwarderTest, OnlyTheConfiguredServicesMayNameACaller) {
+  testing::TempDir dir;
+  auto registry = testing::RegistryProcess::Start("north-east", dir.File("r.db"),
+                                                  {"--trusted-forwarder", "service/other"});
+  ASSERT_TRUE(registry.ok()) << registry.status();
+  auto list_as = [&](const std::string& forwarder) {
+    auto stub = v1::RegistryService::NewStub(testing::ChannelAs((*registry)->address(), forwarder));
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("x-expertise-on-behalf-of", "authority/E06000047");
+    v1::ListSpecialistsRequest request;
+    request.set_parent("regions/north-east");
+    v1::ListSpecialistsResponse out;
+    return stub->ListSpecialists(&ctx, request, &out).error_code();
+  };
+  EXPECT_EQ(list_as("service/other"), grpc::StatusCode::OK);
+  // The default forwarder is replaced, not added to.
+  EXPECT_EQ(list_as("service/directory"), grpc::StatusCode::PERMISSION_DENIED);
 }
 
 TEST(KeyringTest, SighupAddsAndRevokesKeysWithoutARestart) {
