@@ -27,6 +27,10 @@ int main(int argc, char** argv) {
                "Serve gRPC server reflection (v1alpha) for grpcurl and buf curl; development only: "
                "gRPC 1.51 serves it to any peer that passes the TLS handshake, without asking for "
                "a caller")->default_val(false);
+  app.add_option("--sweep-interval-seconds", options.sweep_interval_seconds,
+                 "How often support requests and commitments are moved on with the clock "
+                 "(deadlines, start and end dates) and the daily capacity snapshot is taken")
+      ->check(CLI::Range(1, 86400));
   app.add_option("--shutdown-grace-seconds", options.shutdown_grace_seconds,
                  "Time calls in flight get to finish on SIGTERM")->default_val(10);
   app.add_option("--audit-log", options.audit_log_path,

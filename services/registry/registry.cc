@@ -21,10 +21,6 @@
 #include "services/registry/validation.h"
 
 namespace expertise::registry {
-namespace {
-
-using google::protobuf::FieldMask;
-using google::protobuf::util::FieldMaskUtil;
 
 google::protobuf::Timestamp ToProto(absl::Time t) {
   google::protobuf::Timestamp ts;
@@ -43,6 +39,11 @@ google::type::Date DayToDate(DayNumber day) {
   return date;
 }
 
+namespace {
+
+using google::protobuf::FieldMask;
+using google::protobuf::util::FieldMaskUtil;
+
 std::string DefaultId() {
   static std::mt19937_64* const rng = new std::mt19937_64(std::random_device{}());
   return absl::StrFormat("s-%016x", (*rng)());
@@ -53,7 +54,8 @@ std::string DefaultId() {
 const std::set<std::string>& OutputOnlyPaths() {
   static const auto* const paths = new std::set<std::string>{
       "name", "create_time", "update_time", "etag", "location_source",
-      "capacity.available_hours_per_week", "capacity.update_time"};
+      "capacity.available_hours_per_week", "capacity.update_time",
+      "capacity.shared_committed_hours_per_week", "commitments"};
   return *paths;
 }
 const std::set<std::string>& ImmutablePaths() {
@@ -100,6 +102,7 @@ uint64_t CodeMask(const google::protobuf::RepeatedPtrField<std::string>& codes,
 v1::Capacity WritableCapacity(const v1::Capacity& capacity) {
   v1::Capacity copy = capacity;
   copy.clear_available_hours_per_week();
+  copy.clear_shared_committed_hours_per_week();
   copy.clear_update_time();
   return copy;
 }
@@ -111,6 +114,7 @@ v1::Specialist WritableContent(const v1::Specialist& record) {
   copy.clear_update_time();
   copy.clear_etag();
   copy.clear_location_source();
+  copy.clear_commitments();
   if (copy.has_capacity()) *copy.mutable_capacity() = WritableCapacity(copy.capacity());
   return copy;
 }
@@ -166,6 +170,16 @@ absl::StatusOr<std::unique_ptr<Registry>> Registry::Open(RegistryOptions options
     return absl::OkStatus();
   }));
   ASSIGN_OR_RETURN(registry->last_applied_import_, registry->store_->LatestAppliedImport());
+  const std::string request_prefix = region->resource_name() + "/supportRequests/";
+  RETURN_IF_ERROR(registry->store_->LoadSupportRequests([&](v1::SupportRequest r) -> absl::Status {
+    if (!absl::StartsWith(r.name(), request_prefix)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the database holds ", r.name(), ", which is not in ", region->resource_name()));
+    }
+    std::string id = r.name().substr(request_prefix.size());
+    registry->support_requests_[id] = std::make_shared<const v1::SupportRequest>(std::move(r));
+    return absl::OkStatus();
+  }));
   return registry;
 }
 
@@ -210,12 +224,22 @@ absl::StatusOr<std::string> Registry::ParseName(const std::string& name,
 
 void Registry::Stamp(v1::Specialist* record, const v1::Specialist* previous,
                      absl::Time now) const {
+  // Commitments are output only: requests never carry them, so a record
+  // rebuilt from a request keeps its predecessor's.
+  if (previous && record->commitments().empty()) {
+    *record->mutable_commitments() = previous->commitments();
+  }
   v1::Capacity* capacity = record->mutable_capacity();
+  capacity->set_shared_committed_hours_per_week(SharedCommittedHours(*record, Today()));
   capacity->set_available_hours_per_week(
-      AvailableHours(capacity->contracted_hours_per_week(), capacity->committed_hours_per_week()));
+      AvailableHours(capacity->contracted_hours_per_week(),
+                     capacity->committed_hours_per_week() + capacity->shared_committed_hours_per_week()));
   const bool capacity_changed =
-      !previous || !google::protobuf::util::MessageDifferencer::Equals(
-                       WritableCapacity(previous->capacity()), WritableCapacity(*capacity));
+      !previous ||
+      !google::protobuf::util::MessageDifferencer::Equals(WritableCapacity(previous->capacity()),
+                                                          WritableCapacity(*capacity)) ||
+      previous->capacity().shared_committed_hours_per_week() !=
+          capacity->shared_committed_hours_per_week();
   if (capacity_changed) {
     *capacity->mutable_update_time() = ToProto(now);
   } else {
@@ -251,8 +275,16 @@ absl::Status Registry::CommitAndPublish(std::vector<std::shared_ptr<v1::Speciali
   batch.import = std::move(import);
   RETURN_IF_ERROR(store_->Commit(batch));
   MutexLock lock(&mu_);
-  for (const std::string& id : deletes) index_.Remove(id);
-  for (auto& r : records) index_.Put(std::move(r));
+  const absl::Time now = clock_->Now();
+  for (const std::string& id : deletes) {
+    if (SpecialistPtr before = index_.Find(id)) PublishCapacity(before.get(), nullptr, now);
+    index_.Remove(id);
+  }
+  for (auto& r : records) {
+    SpecialistPtr before = index_.Find(SpecialistIdFromName(r->name()));
+    PublishCapacity(before.get(), r.get(), now);
+    index_.Put(std::move(r));
+  }
   if (batch.import && batch.import->import && batch.import->import->state() != v1::Import::FAILED &&
       !batch.import->import->validate_only()) {
     last_applied_import_ = *batch.import->import;
@@ -670,7 +702,8 @@ absl::StatusOr<v1::Specialist> Registry::UpdateCapacity(const v1::UpdateCapacity
     if (!FieldMaskUtil::GetFieldDescriptors(v1::Capacity::descriptor(), path, nullptr)) {
       v.Add(absl::StrCat("update_mask.paths[", i, "]"),
             absl::StrCat("'", path.substr(0, 80), "' is not a field of Capacity"));
-    } else if (path != "available_hours_per_week" && path != "update_time") {
+    } else if (path != "available_hours_per_week" && path != "update_time" &&
+               path != "shared_committed_hours_per_week") {
       mask.add_paths(path);
     }
   }

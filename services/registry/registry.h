@@ -12,11 +12,14 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "expertise/registry/v1/registry_service.pb.h"
+#include "expertise/registry/v1/sharing_service.pb.h"
+#include "absl/container/btree_map.h"
 #include "services/common/clock.h"
 #include "services/common/mutex.h"
 #include "services/common/reference/reference_data.h"
 #include "services/registry/specialist_index.h"
 #include "services/registry/specialist_store.h"
+#include "services/watch/capacity_watch.h"
 
 namespace expertise::registry {
 
@@ -31,6 +34,8 @@ struct RegistryOptions {
   int default_page_size = 50;
   int max_page_size = 1000;
   int max_batch_size = 1000;
+  // Offers not answered within this time expire.
+  absl::Duration offer_response_window = absl::Hours(24 * 14);
   // Largest import, in records plus client rejects.
   int max_import_records = 200000;
   // Rejects kept per import (all are counted).
@@ -47,6 +52,9 @@ struct CallAccess {
   // Whether the caller may create, change, delete or import records owned
   // by an authority (GSS code); PERMISSION_DENIED saying why, or OK.
   std::function<absl::Status(absl::string_view owning_authority)> may_write;
+  // The call came through a trusted forwarder (the directory), which has
+  // done the cross-region half of a capacity-sharing step first.
+  bool forwarded = false;
 
   bool CanSee(const v1::Specialist& record) const {
     return !read || read->Allows(record.owning_authority(), record.visibility());
@@ -108,6 +116,54 @@ class Registry {
   // This registry's status (state SERVING), as GetRegionStatus.
   v1::RegionStatus RegionStatusNow() const;
 
+  // Capacity sharing (registry_sharing.cc). Support requests live in the
+  // requesting authority's region; commitments on the provider's specialist.
+  // `access.CheckWrite(authority)` decides who may act for an authority.
+  absl::StatusOr<v1::SupportRequest> CreateSupportRequest(
+      const v1::CreateSupportRequestRequest& request, const CallAccess& access = {});
+  absl::StatusOr<v1::SupportRequest> GetSupportRequest(
+      const v1::GetSupportRequestRequest& request) const;
+  absl::StatusOr<v1::ListSupportRequestsResponse> ListSupportRequests(
+      const v1::ListSupportRequestsRequest& request) const;
+  absl::StatusOr<v1::SuggestProvidersResponse> SuggestProviders(
+      const v1::SuggestProvidersRequest& request, const CallAccess& access = {}) const;
+  absl::StatusOr<v1::SupportRequest> OfferSupport(const v1::OfferSupportRequest& request,
+                                                  const CallAccess& access = {});
+  absl::StatusOr<v1::SupportRequest> AcceptOffer(const v1::AcceptOfferRequest& request,
+                                                 const CallAccess& access = {});
+  absl::StatusOr<v1::SupportRequest> DeclineOffers(const v1::DeclineOffersRequest& request,
+                                                   const CallAccess& access = {});
+  absl::StatusOr<v1::SupportRequest> WithdrawSupportRequest(
+      const v1::WithdrawSupportRequestRequest& request, const CallAccess& access = {});
+  absl::StatusOr<v1::SupportRequest> CompleteSupportRequest(
+      const v1::CompleteSupportRequestRequest& request, const CallAccess& access = {});
+  absl::StatusOr<v1::SupportRequest> EscalateSupportRequest(
+      const v1::EscalateSupportRequestRequest& request, const CallAccess& access = {});
+  absl::StatusOr<v1::CapacityCommitment> CreateCapacityCommitment(
+      const v1::CreateCapacityCommitmentRequest& request, const CallAccess& access = {});
+  absl::StatusOr<v1::CapacityCommitment> ConfirmCapacityCommitment(
+      const v1::ConfirmCapacityCommitmentRequest& request, const CallAccess& access = {});
+  absl::StatusOr<v1::CapacityCommitment> ReleaseCapacityCommitment(
+      const v1::ReleaseCapacityCommitmentRequest& request, const CallAccess& access = {});
+  absl::StatusOr<v1::UnmetNeedReport> GetUnmetNeedReport(
+      const v1::GetUnmetNeedReportRequest& request) const;
+  absl::StatusOr<v1::EquityReport> GetEquityReport(const v1::GetEquityReportRequest& request);
+
+  // Moves requests and commitments on with the clock: OPEN past its match
+  // deadline -> UNMET, OFFERED with offers unanswered past the response
+  // window -> EXPIRED, ACCEPTED on its start date -> ACTIVE, commitments past
+  // their end -> COMPLETED; takes the day's capacity snapshot if missing.
+  // The server calls it every minute; tests call it after moving the clock.
+  // Returns how many records changed.
+  absl::StatusOr<int> Sweep();
+
+  // Capacity watch: registers a watcher and, when it needs one, gives it a
+  // consistent snapshot of the matching records the caller may see.
+  absl::StatusOr<std::shared_ptr<watch::Watcher>> WatchCapacity(
+      const v1::WatchCapacityRequest& request, const CallAccess& access,
+      std::function<void()> on_ready);
+  watch::CapacityWatchHub& watch_hub() { return watch_hub_; }
+
   const RegionInfo& region() const { return region_; }
   size_t size() const;
 
@@ -134,6 +190,25 @@ class Registry {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Parses `regions/{region}/imports/{id}` into the id.
   absl::StatusOr<std::string> ParseImportName(const std::string& name, absl::string_view field) const;
+  // Sharing helpers (registry_sharing.cc).
+  absl::StatusOr<std::string> ParseSupportRequestName(const std::string& name,
+                                                      absl::string_view field) const;
+  // Runs `change` on a copy of the request under the write lock, stamps and
+  // commits it. `change` may refuse with a status; nothing is written then.
+  absl::StatusOr<v1::SupportRequest> MutateSupportRequest(
+      const std::string& name, absl::string_view field,
+      const std::function<absl::Status(v1::SupportRequest*, absl::Time now)>& change);
+  void StampSupportRequest(v1::SupportRequest* request, const v1::SupportRequest* previous,
+                           absl::Time now) const;
+  // Finds a commitment by name; runs `change` on copies of its specialist
+  // and commitment; restamps and commits the specialist.
+  absl::StatusOr<v1::CapacityCommitment> MutateCommitment(
+      const std::string& name, const CallAccess& access,
+      const std::function<absl::Status(const v1::Specialist& before, v1::CapacityCommitment*)>& change);
+  // Publishes capacity changes of committed records to the watch hub.
+  void PublishCapacity(const v1::Specialist* before, const v1::Specialist* after, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::vector<CapacitySnapshotRow> SnapshotRows(DayNumber day) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Shared body of UpdateSpecialist and UpdateCapacity.
   absl::StatusOr<v1::Specialist> ApplyUpdate(
       const std::string& id, const std::string& etag, const CallAccess& access,
@@ -152,7 +227,22 @@ class Registry {
   SpecialistIndex index_ ABSL_GUARDED_BY(mu_);
   // The latest import that was applied (for the region status).
   std::optional<v1::Import> last_applied_import_ ABSL_GUARDED_BY(mu_);
+  // Support requests by id.
+  absl::btree_map<std::string, std::shared_ptr<const v1::SupportRequest>> support_requests_
+      ABSL_GUARDED_BY(mu_);
+  // The last day a capacity snapshot was stored.
+  DayNumber last_snapshot_day_ ABSL_GUARDED_BY(write_mu_) = -1;
+  // Thread-safe itself; published to while mu_ is held exclusively, so a
+  // watcher's snapshot (taken under mu_) and its live changes never overlap.
+  watch::CapacityWatchHub watch_hub_;
 };
+
+google::protobuf::Timestamp ToProto(absl::Time t);
+google::type::Date DayToDate(DayNumber day);
+
+// Hours per week held by COMMITTED commitments of `record` that have not
+// ended by `today`.
+double SharedCommittedHours(const v1::Specialist& record, DayNumber today);
 
 // Reference-data reads, the same from every registry and the directory.
 v1::ListTaxonomyTermsResponse ListTaxonomyTerms(const ReferenceData& reference,

@@ -39,7 +39,7 @@ std::string NewEventId() {
 
 // Strips contact details the caller may not see and notes the specialists
 // whose details are returned, for the audit trail.
-void Present(const security::AccessPolicy& policy, RegistryServiceImpl::Call& call,
+void PresentTo(const security::AccessPolicy& policy, RegistryServiceImpl::Call& call,
              v1::Specialist* specialist) {
   policy.Minimise(call.caller, specialist);
   if (specialist->has_work_contact() &&
@@ -49,6 +49,10 @@ void Present(const security::AccessPolicy& policy, RegistryServiceImpl::Call& ca
 }
 
 }  // namespace
+
+void RegistryServiceImpl::Present(Call& call, v1::Specialist* specialist) const {
+  PresentTo(gate_->policy(), call, specialist);
+}
 
 void RegistryServiceImpl::SetRegistry(std::unique_ptr<Registry> registry,
                                       security::AuditLog* audit) {
@@ -65,6 +69,7 @@ RegistryServiceImpl::Call RegistryServiceImpl::MakeCall(const security::CallDeci
   call.peer = decision.peer;
   call.method = decision.method;
   call.event_id = NewEventId();
+  call.access.forwarded = decision.via.has_value();
   const security::AccessPolicy& policy = gate_->policy();
   call.access.read = policy.ScopeFor(call.caller, registry.region().code);
   const bool import_rules =
@@ -235,7 +240,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::GetSpecialist(
     v1::Specialist* response) {
   return Dispatch(ctx, Audited::kReads, {request->name()}, [=, this](Registry& r, Call& call) {
     absl::Status status = Store(r.GetSpecialist(*request, call.access), response);
-    if (status.ok()) Present(gate_->policy(), call, response);
+    if (status.ok()) PresentTo(gate_->policy(), call, response);
     return status;
   });
 }
@@ -245,7 +250,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ListSpecialists(
     v1::ListSpecialistsResponse* response) {
   return Dispatch(ctx, Audited::kReads, {request->parent()}, [=, this](Registry& r, Call& call) {
     absl::Status status = Store(r.ListSpecialists(*request, call.access), response);
-    for (v1::Specialist& s : *response->mutable_specialists()) Present(gate_->policy(), call, &s);
+    for (v1::Specialist& s : *response->mutable_specialists()) PresentTo(gate_->policy(), call, &s);
     return status;
   });
 }
@@ -256,7 +261,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::SearchSpecialists(
   return Dispatch(ctx, Audited::kReads, {request->parent()}, [=, this](Registry& r, Call& call) {
     absl::Status status = Store(r.SearchSpecialists(*request, call.access), response);
     for (v1::SearchResult& result : *response->mutable_results()) {
-      Present(gate_->policy(), call, result.mutable_specialist());
+      PresentTo(gate_->policy(), call, result.mutable_specialist());
     }
     return status;
   });

@@ -109,9 +109,6 @@ class RegistryServiceImpl final : public v1::RegistryService::CallbackService {
     std::vector<std::string> contact_reads;
   };
 
- private:
-  class ImportReactor;
-
   // How a call is recorded in the audit trail.
   enum class Audited {
     kNo,      // reads without contact details, reference data
@@ -121,12 +118,24 @@ class RegistryServiceImpl final : public v1::RegistryService::CallbackService {
 
   // Checks the call's decision, then runs `work` on the executor and
   // finishes the call with its status. `resources` name what the call is
-  // about, for the audit trail.
+  // about, for the audit trail. Also used by the sharing service.
   grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* ctx, Audited audited,
                                      std::vector<std::string> resources,
                                      std::function<absl::Status(Registry&, Call&)> work);
   // Builds the Call for an allowed decision.
   Call MakeCall(const security::CallDecision& decision, const Registry& registry) const;
+  // Strips contact details the caller may not see and notes those returned.
+  void Present(Call& call, v1::Specialist* specialist) const;
+  // For streams, which finish themselves: the registry once ready (else
+  // null), and the audit record of a refused call.
+  Registry* registry() const { return registry_.load(std::memory_order_acquire); }
+  void RecordRefusal(const security::CallDecision& decision, std::vector<std::string> resources);
+  Executor* executor() const { return executor_; }
+  security::CallGate* gate() const { return gate_; }
+
+ private:
+  class ImportReactor;
+
   // Audit helpers; run on the executor. RecordAttempt fails when the trail
   // cannot be written. Append writes one record and logs a failure.
   absl::Status Append(security::AuditRecord record);
@@ -134,7 +143,6 @@ class RegistryServiceImpl final : public v1::RegistryService::CallbackService {
   void RecordOutcome(const Call& call, std::vector<std::string> resources,
                      const absl::Status& status);
   absl::Status RecordContactReads(const Call& call);
-  void RecordRefusal(const security::CallDecision& decision, std::vector<std::string> resources);
 
   Executor* const executor_;
   security::CallGate* const gate_;

@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/civil_time.h"
-#include "services/registry/geo.h"
+#include "services/common/geo.h"
 
 namespace expertise::registry {
 namespace {

@@ -1,5 +1,10 @@
 #include "services/registry/server.h"
 
+#include <thread>
+
+#include "absl/synchronization/notification.h"
+#include "services/registry/sharing_service_impl.h"
+
 #include <signal.h>
 
 #include <chrono>
@@ -46,6 +51,7 @@ int RunRegistryServer(const ServerOptions& options) {
   }
   Executor executor(options.worker_threads, options.max_queued_calls);
   RegistryServiceImpl service(&executor, server_security->gate.get());
+  SharingServiceImpl sharing(&service);
 
   grpc::EnableDefaultHealthCheckService(true);
   if (options.reflection) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -53,6 +59,7 @@ int RunRegistryServer(const ServerOptions& options) {
   int port = 0;
   server_security->Install(&builder, options.listen, &port);
   builder.RegisterService(&service);
+  builder.RegisterService(&sharing);
   // gRPC's default (4 MiB): larger requests get RESOURCE_EXHAUSTED from the
   // library; imports stream in batches well under it.
   builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);
@@ -98,7 +105,23 @@ int RunRegistryServer(const ServerOptions& options) {
     return 1;
   }
   const size_t records = (*registry)->size();
+  Registry* const registry_ptr = registry->get();
   service.SetRegistry(*std::move(registry), audit->get());
+  // Moves support requests and commitments on with the clock and takes the
+  // daily capacity snapshot.
+  absl::Notification stop_sweeping;
+  std::thread sweeper([&] {
+    do {
+      absl::StatusOr<int> swept = registry_ptr->Sweep();
+      if (!swept.ok()) {
+        LogEvent(*log, spdlog::level::err, "sweep_failed",
+                 {{"error", std::string(swept.status().message())}});
+      } else if (*swept > 0) {
+        LogEvent(*log, spdlog::level::info, "swept", {{"changed", *swept}});
+      }
+    } while (!stop_sweeping.WaitForNotificationWithTimeout(
+        absl::Seconds(options.sweep_interval_seconds)));
+  });
   health->SetServingStatus(true);
   health->SetServingStatus(service_name, true);
   const double load_ms = std::chrono::duration<double, std::milli>(
@@ -117,6 +140,9 @@ int RunRegistryServer(const ServerOptions& options) {
   LogEvent(*log, spdlog::level::info, "shutting_down",
            {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
   health->SetServingStatus(false);
+  stop_sweeping.Notify();
+  sweeper.join();
+  sharing.EndWatches();
   server->Shutdown(std::chrono::system_clock::now() +
                    std::chrono::seconds(options.shutdown_grace_seconds));
   server->Wait();

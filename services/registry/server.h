@@ -17,6 +17,8 @@ struct ServerOptions {
   size_t max_queued_calls = 4096;
   bool reflection = false;  // development only: served without a caller
   int shutdown_grace_seconds = 10;
+  // How often support requests and commitments are moved on with the clock.
+  int sweep_interval_seconds = 60;
   // TLS, API keys, rate and metadata limits.
   security::ServerSecurityOptions security;
   // Append-only audit trail; "<db>.audit.jsonl" when empty.

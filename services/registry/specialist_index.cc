@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "services/common/string_view.h"
-#include "services/registry/geo.h"
+#include "services/common/geo.h"
 
 namespace expertise::registry {
 namespace {
@@ -52,7 +52,8 @@ void SpecialistIndex::Put(SpecialistPtr s) {
   }
   const auto& c = s->capacity();
   hot.contracted = c.contracted_hours_per_week();
-  hot.committed = c.committed_hours_per_week();
+  // Hours committed to other authorities' requests count like any others.
+  hot.committed = c.committed_hours_per_week() + c.shared_committed_hours_per_week();
   hot.valid_from = c.has_valid_from() ? ToDayNumber(c.valid_from().year(), c.valid_from().month(),
                                                     c.valid_from().day())
                                       : std::numeric_limits<DayNumber>::min();

@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "expertise/registry/v1/registry_service.pb.h"
+#include "expertise/registry/v1/sharing.pb.h"
 
 namespace expertise::registry {
 
@@ -25,6 +26,16 @@ struct ImportWrite {
   std::string cursor_authority, cursor_source;
 };
 
+// Totals of one day for one role ("" for all roles): the daily capacity
+// snapshot behind equity trends.
+struct CapacitySnapshotRow {
+  int32_t day = 0;  // days since 1970-01-01
+  std::string role;
+  int32_t specialists = 0;
+  double contracted_hours = 0;
+  double available_hours = 0;
+};
+
 // One atomic change: every put and delete is applied, or none.
 struct WriteBatch {
   // Full records to insert or replace, keyed by the id in their name.
@@ -33,6 +44,15 @@ struct WriteBatch {
   std::vector<std::string> deletes;
   // Set for imports.
   std::optional<ImportWrite> import;
+  // Support requests to insert or replace, keyed by the id in their name.
+  std::vector<const v1::SupportRequest*> support_requests;
+  // Daily snapshot rows to insert or replace, keyed by (day, role).
+  std::vector<CapacitySnapshotRow> snapshots;
+
+  bool empty() const {
+    return puts.empty() && deletes.empty() && !import && support_requests.empty() &&
+           snapshots.empty();
+  }
 };
 
 // Implementations are not thread-safe: the Registry serialises writers and
@@ -63,6 +83,14 @@ class SpecialistStore {
   // The most recently stored import that changed (or could have changed)
   // records: not FAILED, not validate-only. nullopt if there is none.
   virtual absl::StatusOr<std::optional<v1::Import>> LatestAppliedImport() = 0;
+
+  // Calls `visit` with every stored support request. Stops at the first error.
+  virtual absl::Status LoadSupportRequests(
+      const std::function<absl::Status(v1::SupportRequest)>& visit) = 0;
+
+  // Snapshot rows from `from_day` on, by day then role.
+  virtual absl::StatusOr<std::vector<CapacitySnapshotRow>> ListCapacitySnapshots(
+      int32_t from_day) = 0;
 
   // Returns the schema version the store is at.
   virtual int schema_version() const = 0;

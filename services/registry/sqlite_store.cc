@@ -57,6 +57,22 @@ constexpr Migration kMigrations[] = {
         PRIMARY KEY (authority, source)
       ) STRICT, WITHOUT ROWID;
      )sql"},
+    {3, "capacity sharing: support requests and daily capacity snapshots",
+     R"sql(
+      CREATE TABLE support_requests (
+        id     TEXT PRIMARY KEY,
+        state  INTEGER NOT NULL,
+        record BLOB NOT NULL              -- expertise.registry.v1.SupportRequest
+      ) STRICT;
+      CREATE TABLE capacity_snapshots (
+        day              INTEGER NOT NULL,  -- days since 1970-01-01 (UTC)
+        role             TEXT NOT NULL,     -- '' for all roles
+        specialists      INTEGER NOT NULL,
+        contracted_hours REAL NOT NULL,
+        available_hours  REAL NOT NULL,
+        PRIMARY KEY (day, role)
+      ) STRICT, WITHOUT ROWID;
+     )sql"},
 };
 
 // Closes a statement on every path out of a scope.
@@ -263,6 +279,88 @@ absl::Status SqliteStore::WriteImport(const ImportWrite& write) {
   return absl::OkStatus();
 }
 
+absl::Status SqliteStore::WriteSharing(const WriteBatch& batch) {
+  std::string blob;
+  if (!batch.support_requests.empty()) {
+    Statement upsert(db_, R"sql(
+        INSERT INTO support_requests(id, state, record) VALUES (?1, ?2, ?3)
+        ON CONFLICT(id) DO UPDATE SET state = ?2, record = ?3)sql");
+    if (!upsert.ok()) return SqliteError(db_, "preparing support request upsert");
+    for (const v1::SupportRequest* r : batch.support_requests) {
+      const std::string id = r->name().substr(r->name().rfind('/') + 1);
+      blob.clear();
+      if (!r->SerializeToString(&blob)) return absl::InternalError("cannot encode support request");
+      sqlite3_bind_text(upsert.get(), 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
+      sqlite3_bind_int(upsert.get(), 2, r->state());
+      sqlite3_bind_blob(upsert.get(), 3, blob.data(), static_cast<int>(blob.size()), SQLITE_STATIC);
+      if (sqlite3_step(upsert.get()) != SQLITE_DONE) {
+        return SqliteError(db_, absl::StrCat("writing support request ", id));
+      }
+      sqlite3_reset(upsert.get());
+    }
+  }
+  if (!batch.snapshots.empty()) {
+    Statement upsert(db_, R"sql(
+        INSERT INTO capacity_snapshots(day, role, specialists, contracted_hours, available_hours)
+        VALUES (?1, ?2, ?3, ?4, ?5)
+        ON CONFLICT(day, role) DO UPDATE SET specialists = ?3, contracted_hours = ?4,
+          available_hours = ?5)sql");
+    if (!upsert.ok()) return SqliteError(db_, "preparing snapshot upsert");
+    for (const CapacitySnapshotRow& row : batch.snapshots) {
+      sqlite3_bind_int(upsert.get(), 1, row.day);
+      sqlite3_bind_text(upsert.get(), 2, row.role.data(), static_cast<int>(row.role.size()),
+                        SQLITE_STATIC);
+      sqlite3_bind_int(upsert.get(), 3, row.specialists);
+      sqlite3_bind_double(upsert.get(), 4, row.contracted_hours);
+      sqlite3_bind_double(upsert.get(), 5, row.available_hours);
+      if (sqlite3_step(upsert.get()) != SQLITE_DONE) return SqliteError(db_, "writing snapshot");
+      sqlite3_reset(upsert.get());
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStore::LoadSupportRequests(
+    const std::function<absl::Status(v1::SupportRequest)>& visit) {
+  Statement select(db_, "SELECT id, record FROM support_requests ORDER BY id");
+  if (!select.ok()) return SqliteError(db_, "preparing support request load");
+  int rc;
+  while ((rc = sqlite3_step(select.get())) == SQLITE_ROW) {
+    v1::SupportRequest request;
+    if (!request.ParseFromArray(sqlite3_column_blob(select.get(), 1),
+                                sqlite3_column_bytes(select.get(), 1))) {
+      return absl::DataLossError(absl::StrCat(
+          "stored support request ",
+          reinterpret_cast<const char*>(sqlite3_column_text(select.get(), 0)),
+          " cannot be decoded"));
+    }
+    RETURN_IF_ERROR(visit(std::move(request)));
+  }
+  if (rc != SQLITE_DONE) return SqliteError(db_, "loading support requests");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<CapacitySnapshotRow>> SqliteStore::ListCapacitySnapshots(
+    int32_t from_day) {
+  Statement select(db_, R"sql(
+      SELECT day, role, specialists, contracted_hours, available_hours
+      FROM capacity_snapshots WHERE day >= ?1 ORDER BY day, role)sql");
+  if (!select.ok()) return SqliteError(db_, "preparing snapshot read");
+  sqlite3_bind_int(select.get(), 1, from_day);
+  std::vector<CapacitySnapshotRow> out;
+  int rc;
+  while ((rc = sqlite3_step(select.get())) == SQLITE_ROW) {
+    CapacitySnapshotRow& row = out.emplace_back();
+    row.day = sqlite3_column_int(select.get(), 0);
+    row.role = reinterpret_cast<const char*>(sqlite3_column_text(select.get(), 1));
+    row.specialists = sqlite3_column_int(select.get(), 2);
+    row.contracted_hours = sqlite3_column_double(select.get(), 3);
+    row.available_hours = sqlite3_column_double(select.get(), 4);
+  }
+  if (rc != SQLITE_DONE) return SqliteError(db_, "reading snapshots");
+  return out;
+}
+
 absl::StatusOr<std::optional<v1::Import>> SqliteStore::GetImport(const std::string& id) {
   Statement select(db_, "SELECT record FROM imports WHERE id = ?1");
   if (!select.ok()) return SqliteError(db_, "preparing import read");
@@ -333,10 +431,11 @@ absl::StatusOr<std::optional<v1::ImportCursor>> SqliteStore::GetImportCursor(con
 }
 
 absl::Status SqliteStore::Commit(const WriteBatch& batch) {
-  if (batch.puts.empty() && batch.deletes.empty() && !batch.import) return absl::OkStatus();
+  if (batch.empty()) return absl::OkStatus();
   RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
   absl::Status status = [&]() -> absl::Status {
     if (batch.import) RETURN_IF_ERROR(WriteImport(*batch.import));
+    RETURN_IF_ERROR(WriteSharing(batch));
     Statement upsert(db_, R"sql(
         INSERT INTO specialists(id, owning_authority, source, external_id, role, latitude,
                                 longitude, contracted_hours, committed_hours, etag,

@@ -35,6 +35,9 @@ class SqliteStore final : public SpecialistStore {
                                                                   int limit) override;
   absl::StatusOr<std::optional<v1::ImportCursor>> GetImportCursor(
       const std::string& authority, const std::string& source) override;
+  absl::Status LoadSupportRequests(
+      const std::function<absl::Status(v1::SupportRequest)>& visit) override;
+  absl::StatusOr<std::vector<CapacitySnapshotRow>> ListCapacitySnapshots(int32_t from_day) override;
   int schema_version() const override { return schema_version_; }
 
  private:
@@ -42,6 +45,7 @@ class SqliteStore final : public SpecialistStore {
   absl::Status Exec(const char* sql);
   absl::Status Migrate();
   absl::Status WriteImport(const ImportWrite& write);
+  absl::Status WriteSharing(const WriteBatch& batch);
 
   sqlite3* db_;
   int schema_version_ = 0;

@@ -9,6 +9,7 @@ namespace {
 
 using K = PrincipalKind;
 constexpr char kRegistry[] = "/expertise.registry.v1.RegistryService/";
+constexpr char kSharing[] = "/expertise.registry.v1.CapacitySharingService/";
 
 const std::vector<MethodRule>& Rules() {
   static const std::vector<MethodRule>* const rules = [] {
@@ -43,11 +44,24 @@ const std::vector<MethodRule>& Rules() {
         {"ListRegionStatuses", MethodAccess::kReference, anyone},
         {"ListAuditRecords", MethodAccess::kAudit, auditors},
     };
-    names.reserve(rows.size() + 4);
+    // Capacity sharing is council business: officers and coordinators.
+    // Who may act on which request or commitment is decided per object
+    // (the requesting or providing authority, or its region's coordinator).
+    const std::vector<const char*> sharing = {
+        "CreateSupportRequest", "GetSupportRequest", "ListSupportRequests", "SuggestProviders",
+        "OfferSupport", "AcceptOffer", "DeclineOffers", "WithdrawSupportRequest",
+        "CompleteSupportRequest", "EscalateSupportRequest", "CreateCapacityCommitment",
+        "ConfirmCapacityCommitment", "ReleaseCapacityCommitment", "GetUnmetNeedReport",
+        "GetEquityReport", "WatchCapacity"};
+    names.reserve(rows.size() + sharing.size() + 4);
     auto* out = new std::vector<MethodRule>();
     for (const Row& row : rows) {
       names.push_back(absl::StrCat(kRegistry, row.method));
       out->push_back({names.back(), row.access, row.kinds});
+    }
+    for (const char* method : sharing) {
+      names.push_back(absl::StrCat(kSharing, method));
+      out->push_back({names.back(), MethodAccess::kSharing, writers});
     }
     names.push_back("/grpc.health.v1.Health/Check");
     out->push_back({names.back(), MethodAccess::kProbe, {}});

@@ -26,6 +26,7 @@ enum class MethodAccess {
   kImport,            // imports and their results: own authority only
   kAggregates,        // capacity summaries: figures, no personal data
   kAudit,             // the audit trail
+  kSharing,           // capacity sharing: requests, offers, commitments, reports, watch
 };
 
 struct MethodRule {

@@ -13,7 +13,7 @@
 #include <benchmark/benchmark.h>
 
 #include "absl/strings/str_cat.h"
-#include "services/registry/geo.h"
+#include "services/common/geo.h"
 #include "services/registry/registry.h"
 #include "services/registry/sample_data.h"
 #include "services/registry/sqlite_store.h"

@@ -1,4 +1,4 @@
-#include "services/registry/geo.h"
+#include "services/common/geo.h"
 
 #include <gtest/gtest.h>
 

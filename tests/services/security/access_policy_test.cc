@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "expertise/registry/v1/registry_service.pb.h"
+#include "expertise/registry/v1/sharing_service.pb.h"
 #include "google/protobuf/descriptor.h"
 #include "services/security/principal.h"
 
@@ -30,14 +31,30 @@ constexpr char kDurham[] = "E06000047";
 constexpr char kNewcastle[] = "E08000021";
 constexpr char kLeeds[] = "E08000035";
 
-TEST(AccessPolicyTest, EveryRegistryMethodHasARule) {
-  const auto* service = rv1::ListAuditRecordsRequest::descriptor()->file()->FindServiceByName("RegistryService");
-  ASSERT_NE(service, nullptr);
+TEST(AccessPolicyTest, EveryRegistryAndSharingMethodHasARule) {
   std::set<std::string> ruled;
   for (const std::string& m : RuledMethods()) ruled.insert(m);
-  for (int i = 0; i < service->method_count(); ++i) {
-    const std::string full = "/" + service->full_name() + "/" + service->method(i)->name();
-    EXPECT_TRUE(ruled.count(full)) << full << " has no access rule: add it to access_policy.cc";
+  for (const google::protobuf::ServiceDescriptor* service :
+       {rv1::ListAuditRecordsRequest::descriptor()->file()->FindServiceByName("RegistryService"),
+        rv1::AcceptOfferRequest::descriptor()->file()->FindServiceByName("CapacitySharingService")}) {
+    ASSERT_NE(service, nullptr);
+    for (int i = 0; i < service->method_count(); ++i) {
+      const std::string full = "/" + service->full_name() + "/" + service->method(i)->name();
+      EXPECT_TRUE(ruled.count(full)) << full << " has no access rule: add it to access_policy.cc";
+    }
+  }
+}
+
+TEST(AccessPolicyTest, CapacitySharingIsForOfficersAndCoordinators) {
+  AccessPolicy policy(ReferenceData::Get());
+  const std::string method = "/expertise.registry.v1.CapacitySharingService/AcceptOffer";
+  for (const char* caller : {"authority/E06000047", "coordinator/E12000001"}) {
+    const Principal p = P(caller);
+    EXPECT_TRUE(policy.CheckMethod(&p, method).ok()) << caller;
+  }
+  for (const char* caller : {"importer/E06000047", "admin/ops", "service/directory"}) {
+    const Principal p = P(caller);
+    EXPECT_EQ(policy.CheckMethod(&p, method).code(), absl::StatusCode::kPermissionDenied) << caller;
   }
 }
 

@@ -1,10 +1,10 @@
-#include "services/registry/geo.h"
+#include "services/common/geo.h"
 
 #include <algorithm>
 #include <cmath>
 #include <numbers>
 
-namespace expertise::registry {
+namespace expertise {
 namespace {
 constexpr double kDegToRad = std::numbers::pi / 180.0;
 }  // namespace
@@ -35,4 +35,4 @@ double GreatCircleKm(double lat1_deg, double lon1_deg, double lat2_deg, double l
 
 double LatitudeDegreesForKm(double km) { return km / (kEarthRadiusKm * kDegToRad); }
 
-}  // namespace expertise::registry
+}  // namespace expertise

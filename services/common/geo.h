@@ -1,7 +1,7 @@
-#ifndef EXPERTISE_SERVICES_REGISTRY_GEO_H_
-#define EXPERTISE_SERVICES_REGISTRY_GEO_H_
+#ifndef EXPERTISE_SERVICES_COMMON_GEO_H_
+#define EXPERTISE_SERVICES_COMMON_GEO_H_
 
-namespace expertise::registry {
+namespace expertise {
 
 // Mean Earth radius (IUGG), in km.
 inline constexpr double kEarthRadiusKm = 6371.0088;
@@ -28,6 +28,6 @@ double HaversineTermForKm(double km);
 // Cosine of a latitude in degrees.
 double CosLatitude(double lat_deg);
 
-}  // namespace expertise::registry
+}  // namespace expertise
 
-#endif  // EXPERTISE_SERVICES_REGISTRY_GEO_H_
+#endif  // EXPERTISE_SERVICES_COMMON_GEO_H_
