@@ -1,4 +1,5 @@
 #include "services/directory/directory_server.h"
+#include "services/directory/sharing_service.h"
 
 #include <signal.h>
 
@@ -71,6 +72,7 @@ int RunDirectoryServer(const DirectoryServerOptions& options) {
   directory_options.gate = server_security->gate.get();
   directory_options.upstream = options.upstream;
   DirectoryService service(std::move(directory_options));
+  DirectorySharingService sharing(&service);
 
   grpc::EnableDefaultHealthCheckService(true);
   if (options.reflection) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -78,6 +80,7 @@ int RunDirectoryServer(const DirectoryServerOptions& options) {
   int port = 0;
   server_security->Install(&builder, options.listen, &port);
   builder.RegisterService(&service);
+  builder.RegisterService(&sharing);
   builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);
   ApplyServerKeepalive(&builder);
   if (!options.reflection) DisableReflection(&builder);

@@ -20,16 +20,6 @@ namespace expertise::directory {
 
 namespace v1 = ::expertise::registry::v1;
 
-struct DirectoryService::Backend {
-  const RegionInfo* region;
-  std::string target;
-  std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<v1::RegistryService::Stub> stub;
-  // Whether the last fan-out heard from the region: a change is logged once,
-  // not every query while a region is down.
-  std::atomic<bool> answering{true};
-};
-
 namespace {
 
 spdlog::logger& Log() {
@@ -94,6 +84,7 @@ DirectoryService::DirectoryService(DirectoryOptions options)
     backend->target = e.target;
     backend->channel = MakeChannel(e.target, options_.upstream);
     backend->stub = v1::RegistryService::NewStub(backend->channel);
+    backend->sharing = v1::CapacitySharingService::NewStub(backend->channel);
     region_names_.push_back(e.region->resource_name());
     backends_.push_back(std::move(backend));
   }

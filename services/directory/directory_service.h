@@ -16,6 +16,7 @@
 // Nothing here blocks: every outbound call uses the callback API and the
 // call finishes from the last answer's callback.
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,6 +26,7 @@
 
 #include "absl/time/time.h"
 #include "expertise/registry/v1/registry_service.grpc.pb.h"
+#include "expertise/registry/v1/sharing_service.grpc.pb.h"
 #include "services/common/clock.h"
 #include "services/directory/region_map.h"
 #include "services/security/grpc_security.h"
@@ -115,7 +117,17 @@ class DirectoryService final : public registry::v1::RegistryService::CallbackSer
   const std::vector<std::string>& region_names() const { return region_names_; }
 
  private:
-  struct Backend;
+  friend class DirectorySharingService;
+  struct Backend {
+    const RegionInfo* region;
+    std::string target;
+    std::shared_ptr<grpc::Channel> channel;
+    std::unique_ptr<registry::v1::RegistryService::Stub> stub;
+    std::unique_ptr<registry::v1::CapacitySharingService::Stub> sharing;
+    // Whether the last fan-out heard from the region: a change is logged
+    // once, not every query while a region is down.
+    std::atomic<bool> answering{true};
+  };
   class ImportProxy;
 
   // The backend of a region given as any form FindRegion accepts; nullptr

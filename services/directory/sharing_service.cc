@@ -1,0 +1,553 @@
+#include "services/directory/sharing_service.h"
+
+#include <algorithm>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/blocking_counter.h"
+#include "services/common/errors.h"
+#include "services/common/grpc_status.h"
+#include "services/common/logging.h"
+#include "services/registry/page_token.h"
+#include "services/sharing/lifecycle.h"
+#include "services/sharing/matching.h"
+#include "services/sharing/reports.h"
+
+namespace expertise::directory {
+
+namespace v1 = ::expertise::registry::v1;
+
+namespace {
+
+grpc::Status Error(const absl::Status& status) { return ToGrpcStatus(status, kDirectoryErrorDomain); }
+
+grpc::Status FromRegion(const std::string& region, const grpc::Status& status) {
+  if (status.ok()) return status;
+  return grpc::Status(status.error_code(), absl::StrCat(region, ": ", status.error_message()),
+                      status.error_details());
+}
+
+// Requests a region holds at most, for a national listing gathered whole.
+constexpr int kMaxListedPerRegion = 20000;
+
+uint64_t Fnv1a64(absl::string_view text) {
+  uint64_t hash = 14695981039346656037ull;
+  for (unsigned char c : text) {
+    hash ^= c;
+    hash *= 1099511628211ull;
+  }
+  return hash;
+}
+
+double CreateKey(const v1::SupportRequest& r) {
+  return static_cast<double>(r.create_time().seconds()) * 1e6 + r.create_time().nanos() / 1000;
+}
+
+}  // namespace
+
+DirectorySharingService::DirectorySharingService(const DirectoryService* directory, size_t threads)
+    : directory_(directory), executor_(threads, 4096) {}
+
+DirectorySharingService::~DirectorySharingService() = default;
+
+grpc::ServerUnaryReactor* DirectorySharingService::Run(grpc::CallbackServerContext* ctx,
+                                                       std::function<grpc::Status()> work) {
+  if (grpc::ServerUnaryReactor* refused = directory_->RefuseIfDenied(ctx)) return refused;
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  const bool queued = executor_.Submit([reactor, work = std::move(work)]() { reactor->Finish(work()); });
+  if (!queued) {
+    reactor->Finish(Error(absl::ResourceExhaustedError("the directory is overloaded; retry with backoff")));
+  }
+  return reactor;
+}
+
+const DirectorySharingService::Backend* DirectorySharingService::ForName(const std::string& name,
+                                                                          const char* field,
+                                                                          grpc::Status* error) const {
+  return directory_->BackendForName(name, field, error);
+}
+
+const DirectorySharingService::Backend* DirectorySharingService::ForParent(const std::string& parent,
+                                                                            const char* field,
+                                                                            grpc::Status* error) const {
+  return directory_->BackendForParent(parent, field, error);
+}
+
+std::unique_ptr<grpc::ClientContext> DirectorySharingService::Child(grpc::CallbackServerContext* ctx,
+                                                                    bool fan_out) const {
+  return directory_->ChildContext(ctx, fan_out);
+}
+
+template <typename Response, typename Call>
+void DirectorySharingService::FanOut(grpc::CallbackServerContext* ctx, Call call,
+                                     std::vector<Response>* responses,
+                                     std::vector<grpc::Status>* statuses) const {
+  const size_t n = directory_->backends_.size();
+  responses->assign(n, Response());
+  statuses->assign(n, grpc::Status());
+  std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
+  absl::BlockingCounter pending(static_cast<int>(n));
+  for (size_t i = 0; i < n; ++i) {
+    contexts.push_back(Child(ctx, /*fan_out=*/true));
+    call(*directory_->backends_[i], contexts.back().get(), &(*responses)[i],
+         [&pending, statuses, i](grpc::Status status) {
+           (*statuses)[i] = std::move(status);
+           pending.DecrementCount();
+         });
+  }
+  pending.Wait();
+}
+
+#define EXPERTISE_SYNC(backend, method, context, request, response) \
+  FromRegion((backend)->region->resource_name(),                   \
+             (backend)->sharing->method((context), (request), (response)))
+
+// ---------------------------------------------------------------------------
+// Routed to one region.
+
+grpc::ServerUnaryReactor* DirectorySharingService::CreateSupportRequest(
+    grpc::CallbackServerContext* ctx, const v1::CreateSupportRequestRequest* request,
+    v1::SupportRequest* response) {
+  return Run(ctx, [=, this]() {
+    grpc::Status error;
+    const Backend* backend = ForParent(request->parent(), "parent", &error);
+    if (!backend) return error;
+    return EXPERTISE_SYNC(backend, CreateSupportRequest, Child(ctx, false).get(), *request, response);
+  });
+}
+
+grpc::ServerUnaryReactor* DirectorySharingService::GetSupportRequest(
+    grpc::CallbackServerContext* ctx, const v1::GetSupportRequestRequest* request,
+    v1::SupportRequest* response) {
+  return Run(ctx, [=, this]() {
+    grpc::Status error;
+    const Backend* backend = ForName(request->name(), "name", &error);
+    if (!backend) return error;
+    return EXPERTISE_SYNC(backend, GetSupportRequest, Child(ctx, false).get(), *request, response);
+  });
+}
+
+grpc::ServerUnaryReactor* DirectorySharingService::EscalateSupportRequest(
+    grpc::CallbackServerContext* ctx, const v1::EscalateSupportRequestRequest* request,
+    v1::SupportRequest* response) {
+  return Run(ctx, [=, this]() {
+    grpc::Status error;
+    const Backend* backend = ForName(request->name(), "name", &error);
+    if (!backend) return error;
+    return EXPERTISE_SYNC(backend, EscalateSupportRequest, Child(ctx, false).get(), *request, response);
+  });
+}
+
+grpc::ServerUnaryReactor* DirectorySharingService::CreateCapacityCommitment(
+    grpc::CallbackServerContext* ctx, const v1::CreateCapacityCommitmentRequest* request,
+    v1::CapacityCommitment* response) {
+  return Run(ctx, [=, this]() {
+    grpc::Status error;
+    const Backend* backend = ForName(request->parent(), "parent", &error);
+    if (!backend) return error;
+    return EXPERTISE_SYNC(backend, CreateCapacityCommitment, Child(ctx, false).get(), *request, response);
+  });
+}
+
+grpc::ServerUnaryReactor* DirectorySharingService::ConfirmCapacityCommitment(
+    grpc::CallbackServerContext* ctx, const v1::ConfirmCapacityCommitmentRequest* request,
+    v1::CapacityCommitment* response) {
+  return Run(ctx, [=, this]() {
+    grpc::Status error;
+    const Backend* backend = ForName(request->name(), "name", &error);
+    if (!backend) return error;
+    return EXPERTISE_SYNC(backend, ConfirmCapacityCommitment, Child(ctx, false).get(), *request, response);
+  });
+}
+
+grpc::ServerUnaryReactor* DirectorySharingService::ReleaseCapacityCommitment(
+    grpc::CallbackServerContext* ctx, const v1::ReleaseCapacityCommitmentRequest* request,
+    v1::CapacityCommitment* response) {
+  return Run(ctx, [=, this]() {
+    grpc::Status error;
+    const Backend* backend = ForName(request->name(), "name", &error);
+    if (!backend) return error;
+    return EXPERTISE_SYNC(backend, ReleaseCapacityCommitment, Child(ctx, false).get(), *request, response);
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Spanning two regions.
+
+grpc::ServerUnaryReactor* DirectorySharingService::OfferSupport(
+    grpc::CallbackServerContext* ctx, const v1::OfferSupportRequest* request,
+    v1::SupportRequest* response) {
+  return Run(ctx, [=, this]() {
+    grpc::Status error;
+    const Backend* requester = ForName(request->name(), "name", &error);
+    if (!requester) return error;
+    const Backend* provider = ForName(request->offer().specialist(), "offer.specialist", &error);
+    if (!provider) return error;
+    v1::GetSupportRequestRequest get;
+    get.set_name(request->name());
+    v1::SupportRequest need;
+    grpc::Status status = EXPERTISE_SYNC(requester, GetSupportRequest, Child(ctx, false).get(), get, &need);
+    if (!status.ok()) return status;
+    v1::GetSpecialistRequest get_specialist;
+    get_specialist.set_name(request->offer().specialist());
+    v1::Specialist specialist;
+    status = FromRegion(provider->region->resource_name(),
+                        provider->stub->GetSpecialist(Child(ctx, false).get(), get_specialist, &specialist));
+    if (!status.ok()) return status;
+
+    v1::CreateCapacityCommitmentRequest create;
+    create.set_parent(specialist.name());
+    v1::CapacityCommitment* c = create.mutable_commitment();
+    c->set_support_request(need.name());
+    c->set_requesting_authority(need.requesting_authority());
+    c->set_hours_per_week(request->offer().hours_per_week() > 0 ? request->offer().hours_per_week()
+                                                                : need.hours_per_week());
+    *c->mutable_start_date() = need.start_date();
+    *c->mutable_end_date() = sharing::PeriodEnd(need.start_date(), need.weeks());
+    // The same specialist offered twice for one request is one commitment.
+    create.set_request_id(request->request_id().empty()
+                              ? absl::StrFormat("offer-%016x", Fnv1a64(specialist.name()))
+                              : request->request_id());
+    v1::CapacityCommitment commitment;
+    status = EXPERTISE_SYNC(provider, CreateCapacityCommitment, Child(ctx, false).get(), create, &commitment);
+    if (!status.ok()) return status;
+
+    v1::OfferSupportRequest offer = *request;
+    offer.set_commitment(commitment.name());
+    offer.mutable_offer()->set_specialist(specialist.name());
+    offer.mutable_offer()->set_provider_authority(specialist.owning_authority());
+    offer.mutable_offer()->set_hours_per_week(commitment.hours_per_week());
+    return EXPERTISE_SYNC(requester, OfferSupport, Child(ctx, false).get(), offer, response);
+  });
+}
+
+grpc::ServerUnaryReactor* DirectorySharingService::AcceptOffer(
+    grpc::CallbackServerContext* ctx, const v1::AcceptOfferRequest* request,
+    v1::SupportRequest* response) {
+  return Run(ctx, [=, this]() {
+    grpc::Status error;
+    const Backend* requester = ForName(request->name(), "name", &error);
+    if (!requester) return error;
+    if (request->request_id().empty()) {
+      return Error(InvalidFieldError("request_id", "is required: a retry with the same id is then safe"));
+    }
+    v1::GetSupportRequestRequest get;
+    get.set_name(request->name());
+    v1::SupportRequest need;
+    grpc::Status status = EXPERTISE_SYNC(requester, GetSupportRequest, Child(ctx, false).get(), get, &need);
+    if (!status.ok()) return status;
+    const v1::SupportOffer* offer = nullptr;
+    for (const v1::SupportOffer& o : need.offers()) {
+      if (o.offer_id() == request->offer_id()) offer = &o;
+    }
+    if (offer != nullptr) {
+      const Backend* provider = ForName(offer->commitment(), "offer_id", &error);
+      if (!provider) return error;
+      if (provider != requester) {
+        // The race is decided here, atomically, in the provider's region.
+        v1::ConfirmCapacityCommitmentRequest confirm;
+        confirm.set_name(offer->commitment());
+        confirm.set_request_id(request->request_id());
+        v1::CapacityCommitment committed;
+        status = EXPERTISE_SYNC(provider, ConfirmCapacityCommitment, Child(ctx, false).get(), confirm,
+                                &committed);
+        if (!status.ok()) return status;
+      }
+    }
+    // Same region: the registry confirms and records in one call. Unknown
+    // offers get the registry's own NOT_FOUND.
+    return EXPERTISE_SYNC(requester, AcceptOffer, Child(ctx, false).get(), *request, response);
+  });
+}
+
+namespace {
+
+// The commitments to settle in other regions after a request's change.
+std::vector<std::string> RemoteCommitments(const v1::SupportRequest& before, const std::string& region,
+                                           bool accepted_only) {
+  std::vector<std::string> out;
+  for (const v1::SupportOffer& o : before.offers()) {
+    const bool wanted = accepted_only ? o.offer_id() == before.accepted_offer_id()
+                                      : o.state() == v1::SupportOffer::PENDING;
+    if (wanted && !absl::StartsWith(o.commitment(), region + "/")) out.push_back(o.commitment());
+  }
+  return out;
+}
+
+}  // namespace
+
+// Shared by decline, withdraw and complete: the request changes first (in
+// its region, which settles local commitments itself), then commitments in
+// other regions are released. A failed release is reported; retrying the
+// call is safe (the request's change and the release are both idempotent
+// or refused as already done).
+#define EXPERTISE_SETTLE(Method, Request, accepted_only, completed)                                \
+  grpc::ServerUnaryReactor* DirectorySharingService::Method(                                        \
+      grpc::CallbackServerContext* ctx, const v1::Request* request, v1::SupportRequest* response) { \
+    return Run(ctx, [=, this]() {                                                                   \
+      grpc::Status error;                                                                           \
+      const Backend* requester = ForName(request->name(), "name", &error);                          \
+      if (!requester) return error;                                                                 \
+      v1::GetSupportRequestRequest get;                                                             \
+      get.set_name(request->name());                                                                \
+      v1::SupportRequest before;                                                                    \
+      grpc::Status status =                                                                         \
+          EXPERTISE_SYNC(requester, GetSupportRequest, Child(ctx, false).get(), get, &before);     \
+      if (!status.ok()) return status;                                                              \
+      status = EXPERTISE_SYNC(requester, Method, Child(ctx, false).get(), *request, response);      \
+      if (!status.ok()) return status;                                                              \
+      const bool accepted = before.state() == v1::SUPPORT_REQUEST_STATE_ACCEPTED ||                 \
+                            before.state() == v1::SUPPORT_REQUEST_STATE_ACTIVE;                     \
+      for (const std::string& name : RemoteCommitments(                                            \
+               before, requester->region->resource_name(), (accepted_only) || accepted)) {          \
+        const Backend* provider = ForName(name, "commitment", &error);                              \
+        if (!provider) return error;                                                                \
+        v1::ReleaseCapacityCommitmentRequest release;                                               \
+        release.set_name(name);                                                                     \
+        release.set_completed(completed);                                                           \
+        v1::CapacityCommitment released;                                                            \
+        status = EXPERTISE_SYNC(provider, ReleaseCapacityCommitment, Child(ctx, false).get(),       \
+                                release, &released);                                                \
+        if (!status.ok()) return status;                                                            \
+      }                                                                                             \
+      return grpc::Status::OK;                                                                      \
+    });                                                                                             \
+  }
+
+EXPERTISE_SETTLE(DeclineOffers, DeclineOffersRequest, false, false)
+EXPERTISE_SETTLE(WithdrawSupportRequest, WithdrawSupportRequestRequest, false, false)
+EXPERTISE_SETTLE(CompleteSupportRequest, CompleteSupportRequestRequest, true, true)
+
+#undef EXPERTISE_SETTLE
+
+// ---------------------------------------------------------------------------
+// Across all regions.
+
+grpc::ServerUnaryReactor* DirectorySharingService::ListSupportRequests(
+    grpc::CallbackServerContext* ctx, const v1::ListSupportRequestsRequest* request,
+    v1::ListSupportRequestsResponse* response) {
+  return Run(ctx, [=, this]() {
+    if (request->parent() != "regions/-") {
+      grpc::Status error;
+      const Backend* backend = ForParent(request->parent(), "parent", &error);
+      if (!backend) return error;
+      return EXPERTISE_SYNC(backend, ListSupportRequests, Child(ctx, false).get(), *request, response);
+    }
+    if (request->page_size() < 0) return Error(InvalidFieldError("page_size", "must not be negative"));
+    const uint64_t fingerprint = registry::RequestFingerprint(*request);
+    std::optional<registry::PageCursor> cursor;
+    if (!request->page_token().empty()) {
+      absl::StatusOr<registry::PageCursor> decoded = registry::DecodePageToken(request->page_token());
+      if (!decoded.ok() || decoded->fingerprint != fingerprint) {
+        return Error(InvalidFieldError("page_token", "is not a token from this listing with these filters"));
+      }
+      cursor = *decoded;
+    }
+    // Requests are few (a region's open business), so each region's whole
+    // list is gathered and merged oldest first.
+    std::vector<v1::SupportRequest> all;
+    for (const auto& backend : directory_->backends_) {
+      v1::ListSupportRequestsRequest one = *request;
+      one.set_parent(backend->region->resource_name());
+      one.set_page_size(1000);
+      one.clear_page_token();
+      int gathered = 0;
+      do {
+        v1::ListSupportRequestsResponse page;
+        grpc::Status status = EXPERTISE_SYNC(backend.get(), ListSupportRequests,
+                                             Child(ctx, true).get(), one, &page);
+        if (!status.ok()) {
+          if (status.error_code() == grpc::StatusCode::INVALID_ARGUMENT ||
+              status.error_code() == grpc::StatusCode::PERMISSION_DENIED ||
+              status.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+            return status;  // the caller's problem, not the region's
+          }
+          response->add_unreachable(backend->region->resource_name());
+          break;
+        }
+        gathered += page.support_requests_size();
+        for (auto& r : *page.mutable_support_requests()) all.push_back(std::move(r));
+        one.set_page_token(page.next_page_token());
+      } while (!one.page_token().empty() && gathered < kMaxListedPerRegion);
+    }
+    std::sort(all.begin(), all.end(), [](const v1::SupportRequest& a, const v1::SupportRequest& b) {
+      if (CreateKey(a) != CreateKey(b)) return CreateKey(a) < CreateKey(b);
+      return a.name() < b.name();
+    });
+    const int page_size = request->page_size() == 0 ? 50 : std::min(request->page_size(), 1000);
+    for (v1::SupportRequest& r : all) {
+      if (cursor && (CreateKey(r) < cursor->key ||
+                     (CreateKey(r) == cursor->key && r.name() <= cursor->last_name))) {
+        continue;
+      }
+      if (response->support_requests_size() == page_size) {
+        const v1::SupportRequest& last = response->support_requests(page_size - 1);
+        registry::PageCursor next;
+        next.fingerprint = fingerprint;
+        next.key = CreateKey(last);
+        next.last_name = last.name();
+        response->set_next_page_token(registry::EncodePageToken(next));
+        break;
+      }
+      *response->add_support_requests() = std::move(r);
+    }
+    return grpc::Status::OK;
+  });
+}
+
+grpc::ServerUnaryReactor* DirectorySharingService::SuggestProviders(
+    grpc::CallbackServerContext* ctx, const v1::SuggestProvidersRequest* request,
+    v1::SuggestProvidersResponse* response) {
+  return Run(ctx, [=, this]() {
+    grpc::Status error;
+    const Backend* requester = ForName(request->name(), "name", &error);
+    if (!requester) return error;
+    if (request->max_suggestions() < 0) {
+      return Error(InvalidFieldError("max_suggestions", "must not be negative"));
+    }
+    v1::GetSupportRequestRequest get;
+    get.set_name(request->name());
+    v1::SupportRequest need;
+    grpc::Status status = EXPERTISE_SYNC(requester, GetSupportRequest, Child(ctx, false).get(), get, &need);
+    if (!status.ok()) return status;
+    v1::SuggestProvidersRequest one = *request;
+    *one.mutable_support_request() = need;
+    std::vector<v1::SuggestProvidersResponse> answers;
+    std::vector<grpc::Status> statuses;
+    FanOut(ctx,
+           [&](const Backend& b, grpc::ClientContext* c, v1::SuggestProvidersResponse* out,
+               std::function<void(grpc::Status)> done) {
+             b.sharing->async()->SuggestProviders(c, &one, out, std::move(done));
+           },
+           &answers, &statuses);
+    std::vector<v1::ProviderSuggestion> merged;
+    for (size_t i = 0; i < answers.size(); ++i) {
+      if (!statuses[i].ok()) {
+        response->add_unreachable(directory_->backends_[i]->region->resource_name());
+        continue;
+      }
+      for (auto& s : *answers[i].mutable_suggestions()) merged.push_back(std::move(s));
+    }
+    sharing::RankSuggestions(&merged);
+    const int limit = request->max_suggestions() == 0 ? 10 : std::min(request->max_suggestions(), 100);
+    if (static_cast<int>(merged.size()) > limit) merged.resize(limit);
+    for (auto& s : merged) *response->add_suggestions() = std::move(s);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::ServerUnaryReactor* DirectorySharingService::GetUnmetNeedReport(
+    grpc::CallbackServerContext* ctx, const v1::GetUnmetNeedReportRequest* request,
+    v1::UnmetNeedReport* response) {
+  return Run(ctx, [=, this]() {
+    if (request->parent() != "regions/-") {
+      grpc::Status error;
+      const Backend* backend = ForParent(request->parent(), "parent", &error);
+      if (!backend) return error;
+      return EXPERTISE_SYNC(backend, GetUnmetNeedReport, Child(ctx, false).get(), *request, response);
+    }
+    std::vector<v1::UnmetNeedReport> answers;
+    std::vector<grpc::Status> statuses;
+    FanOut(ctx,
+           [&](const Backend& b, grpc::ClientContext* c, v1::UnmetNeedReport* out,
+               std::function<void(grpc::Status)> done) {
+             auto one = std::make_shared<v1::GetUnmetNeedReportRequest>(*request);
+             one->set_parent(b.region->resource_name());
+             b.sharing->async()->GetUnmetNeedReport(
+                 c, one.get(), out, [one, done = std::move(done)](grpc::Status s) { done(std::move(s)); });
+           },
+           &answers, &statuses);
+    std::vector<v1::SupportRequest> unmet;
+    std::vector<std::string> unreachable;
+    for (size_t i = 0; i < answers.size(); ++i) {
+      if (!statuses[i].ok()) {
+        if (statuses[i].error_code() == grpc::StatusCode::PERMISSION_DENIED ||
+            statuses[i].error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+          return statuses[i];
+        }
+        unreachable.push_back(directory_->backends_[i]->region->resource_name());
+        continue;
+      }
+      for (auto& r : *answers[i].mutable_requests()) unmet.push_back(std::move(r));
+    }
+    *response = sharing::BuildUnmetNeedReport(std::move(unmet), absl::Now());
+    for (auto& u : unreachable) response->add_unreachable(u);
+    return grpc::Status::OK;
+  });
+}
+
+grpc::ServerUnaryReactor* DirectorySharingService::GetEquityReport(
+    grpc::CallbackServerContext* ctx, const v1::GetEquityReportRequest* request,
+    v1::EquityReport* response) {
+  return Run(ctx, [=, this]() {
+    if (request->parent() != "regions/-") {
+      grpc::Status error;
+      const Backend* backend = ForParent(request->parent(), "parent", &error);
+      if (!backend) return error;
+      return EXPERTISE_SYNC(backend, GetEquityReport, Child(ctx, false).get(), *request, response);
+    }
+    std::vector<v1::EquityReport> answers;
+    std::vector<grpc::Status> statuses;
+    FanOut(ctx,
+           [&](const Backend& b, grpc::ClientContext* c, v1::EquityReport* out,
+               std::function<void(grpc::Status)> done) {
+             auto one = std::make_shared<v1::GetEquityReportRequest>(*request);
+             one->set_parent(b.region->resource_name());
+             b.sharing->async()->GetEquityReport(
+                 c, one.get(), out, [one, done = std::move(done)](grpc::Status s) { done(std::move(s)); });
+           },
+           &answers, &statuses);
+    std::vector<v1::NearestSpecialist> nearest;
+    std::vector<std::string> answered_regions;
+    for (size_t i = 0; i < answers.size(); ++i) {
+      if (!statuses[i].ok()) {
+        // Invalid arguments are the same everywhere: the caller's to fix.
+        if (statuses[i].error_code() == grpc::StatusCode::INVALID_ARGUMENT ||
+            statuses[i].error_code() == grpc::StatusCode::PERMISSION_DENIED ||
+            statuses[i].error_code() == grpc::StatusCode::UNAUTHENTICATED) {
+          return statuses[i];
+        }
+        response->add_unreachable(directory_->backends_[i]->region->resource_name());
+        continue;
+      }
+      answered_regions.push_back(directory_->backends_[i]->region->code);
+      response->set_within_km(answers[i].within_km());
+      for (auto& row : *answers[i].mutable_rows()) *response->add_rows() = std::move(row);
+      for (auto& point : *answers[i].mutable_trend()) *response->add_trend() = std::move(point);
+      sharing::MergeNearest(&nearest, {answers[i].nearest().begin(), answers[i].nearest().end()});
+    }
+    // Gaps are recomputed over every answering region's specialists: the
+    // nearest specialist to an authority may work across a regional border.
+    // Authorities of unreachable regions are left out rather than reported
+    // as gaps.
+    const std::vector<std::string> roles(request->roles().begin(), request->roles().end());
+    const double within_km = response->within_km() > 0 ? response->within_km() : 30;
+    for (v1::CoverageGap& gap :
+         sharing::CoverageGaps(nearest, ReferenceData::Get(), roles, within_km, answered_regions)) {
+      *response->add_gaps() = std::move(gap);
+    }
+    for (auto& n : nearest) *response->add_nearest() = std::move(n);
+    return grpc::Status::OK;
+  });
+}
+
+#undef EXPERTISE_SYNC
+
+grpc::ServerWriteReactor<v1::CapacityUpdate>* DirectorySharingService::WatchCapacity(
+    grpc::CallbackServerContext* ctx, const v1::WatchCapacityRequest* /*request*/) {
+  // Not merged across regions yet: each registry serves its own watch.
+  class Refusal final : public grpc::ServerWriteReactor<v1::CapacityUpdate> {
+   public:
+    explicit Refusal(grpc::Status status) { Finish(status); }
+    void OnDone() override { delete this; }
+  };
+  const security::CallDecision decision = directory_->options_.gate->Decision(ctx);
+  if (!decision.status.ok()) return new Refusal(Error(decision.status));
+  return new Refusal(Error(WithReason(
+      absl::UnimplementedError("the directory does not merge capacity watches yet: watch a "
+                               "region's registry directly (expertctl --server <registry> watch)"),
+      "WATCH_NOT_FEDERATED")));
+}
+
+}  // namespace expertise::directory
