@@ -27,6 +27,9 @@ int main(int argc, char** argv) {
   SetupPlugins(app, ctx, &exit_code);
   SetupAudit(app, ctx, &exit_code);
   SetupKeys(app, ctx, &exit_code);
+  SetupRequests(app, ctx, &exit_code);
+  SetupReport(app, ctx, &exit_code);
+  SetupWatch(app, ctx, &exit_code);
 
   try {
     app.parse(argc, argv);

@@ -60,6 +60,30 @@ ctl regions status
 ctl audit --region north-east --action ImportSpecialists --limit 4
 ctl audit --region north-east --action SearchSpecialists --limit 4
 
+# Capacity sharing: County Durham (North East) needs a speech and language
+# therapist for early years PVI settings; the match is in another region, its
+# coordinator offers the hours, Durham's coordinator accepts (the hours are
+# committed on the provider's record), then the national equity report.
+tls=${FEDERATION_DIR:-$root/var/federation}/tls
+as_yorkshire=(--ca "$tls/ca.pem" --cert "$tls/coordinator-E12000003.pem" --key "$tls/coordinator-E12000003.key")
+echo; echo "== capacity sharing between authorities, through the directory"
+ctl requests create --authority E06000047 --role speech-language-therapist --setting early-years-pvi \
+  --age-band early-years --hours 4 --weeks 12 --urgency soon --request-id demo-durham-slt-1 \
+  --note "Two PVI nurseries need DLD assessment capacity this term"
+request=$("$bin/clients/expertctl/expertctl" --config "$config" -o csv requests list --authority E06000047 \
+  --state open | sed -n 2p | cut -d, -f1)
+ctl requests suggest "$request" --max 5
+# The best-ranked provider outside the North East makes the offer.
+provider=$("$bin/clients/expertctl/expertctl" --config "$config" -o csv requests suggest "$request" --max 20 \
+  | awk -F, 'NR > 1 && $1 !~ /north-east/ { print $1; exit }')
+echo; echo "\$ expertctl (as coordinator/E12000003) requests offer $request --specialist $provider"
+"$bin/clients/expertctl/expertctl" --config "$config" "${as_yorkshire[@]}" requests offer "$request" \
+  --specialist "$provider" --note "Can start after half term"
+ctl requests accept "$request" --offer o-1 --request-id demo-accept-1
+ctl requests show "$request"
+ctl get "$provider"
+ctl report equity --role speech-language-therapist --within-km 30
+
 if [ "$keep" = 1 ]; then
   echo; echo "== federation still running (mTLS); call it with: expertctl --config $config ..."
   echo "   stop it with: EXPERTISE_BIN=$bin bash deploy/local/federation.sh stop"

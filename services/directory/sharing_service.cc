@@ -128,17 +128,6 @@ grpc::ServerUnaryReactor* DirectorySharingService::GetSupportRequest(
   });
 }
 
-grpc::ServerUnaryReactor* DirectorySharingService::EscalateSupportRequest(
-    grpc::CallbackServerContext* ctx, const v1::EscalateSupportRequestRequest* request,
-    v1::SupportRequest* response) {
-  return Run(ctx, [=, this]() {
-    grpc::Status error;
-    const Backend* backend = ForName(request->name(), "name", &error);
-    if (!backend) return error;
-    return EXPERTISE_SYNC(backend, EscalateSupportRequest, Child(ctx, false).get(), *request, response);
-  });
-}
-
 grpc::ServerUnaryReactor* DirectorySharingService::CreateCapacityCommitment(
     grpc::CallbackServerContext* ctx, const v1::CreateCapacityCommitmentRequest* request,
     v1::CapacityCommitment* response) {
@@ -205,9 +194,11 @@ grpc::ServerUnaryReactor* DirectorySharingService::OfferSupport(
                                                                 : need.hours_per_week());
     *c->mutable_start_date() = need.start_date();
     *c->mutable_end_date() = sharing::PeriodEnd(need.start_date(), need.weeks());
-    // The same specialist offered twice for one request is one commitment.
+    // A retry (same specialist, no offer recorded since) finds the same
+    // commitment; a later offer of the same specialist gets a new one.
     create.set_request_id(request->request_id().empty()
-                              ? absl::StrFormat("offer-%016x", Fnv1a64(specialist.name()))
+                              ? absl::StrFormat("offer-%016x-%d", Fnv1a64(specialist.name()),
+                                                need.offers_size())
                               : request->request_id());
     v1::CapacityCommitment commitment;
     status = EXPERTISE_SYNC(provider, CreateCapacityCommitment, Child(ctx, false).get(), create, &commitment);
@@ -249,10 +240,29 @@ grpc::ServerUnaryReactor* DirectorySharingService::AcceptOffer(
         v1::ConfirmCapacityCommitmentRequest confirm;
         confirm.set_name(offer->commitment());
         confirm.set_request_id(request->request_id());
+        confirm.set_support_request(request->name());
         v1::CapacityCommitment committed;
         status = EXPERTISE_SYNC(provider, ConfirmCapacityCommitment, Child(ctx, false).get(), confirm,
                                 &committed);
         if (!status.ok()) return status;
+        status = EXPERTISE_SYNC(requester, AcceptOffer, Child(ctx, false).get(), *request, response);
+        const grpc::StatusCode code = status.error_code();
+        if (code == grpc::StatusCode::FAILED_PRECONDITION || code == grpc::StatusCode::NOT_FOUND ||
+            code == grpc::StatusCode::PERMISSION_DENIED || code == grpc::StatusCode::INVALID_ARGUMENT) {
+          // The requester's region refused for good (another offer of the
+          // request won, say): the hours just committed go back. Any other
+          // failure leaves the outcome unknown, and a retry completes it.
+          v1::ReleaseCapacityCommitmentRequest release;
+          release.set_name(offer->commitment());
+          v1::CapacityCommitment released;
+          grpc::Status undone = EXPERTISE_SYNC(provider, ReleaseCapacityCommitment,
+                                               Child(ctx, false).get(), release, &released);
+          if (!undone.ok()) {
+            LogEvent(*GetLogger("directory"), spdlog::level::err, "release_after_refusal_failed",
+                     {{"commitment", offer->commitment()}, {"error", undone.error_message()}});
+          }
+        }
+        return status;
       }
     }
     // Same region: the registry confirms and records in one call. Unknown
@@ -318,6 +328,7 @@ std::vector<std::string> RemoteCommitments(const v1::SupportRequest& before, con
 EXPERTISE_SETTLE(DeclineOffers, DeclineOffersRequest, false, false)
 EXPERTISE_SETTLE(WithdrawSupportRequest, WithdrawSupportRequestRequest, false, false)
 EXPERTISE_SETTLE(CompleteSupportRequest, CompleteSupportRequestRequest, true, true)
+EXPERTISE_SETTLE(EscalateSupportRequest, EscalateSupportRequestRequest, false, false)
 
 #undef EXPERTISE_SETTLE
 

@@ -268,9 +268,11 @@ absl::Status Registry::CheckRecord(const v1::Specialist& record, const std::stri
 
 absl::Status Registry::CommitAndPublish(std::vector<std::shared_ptr<v1::Specialist>> records,
                                         std::vector<std::string> deletes,
-                                        std::optional<ImportWrite> import) {
+                                        std::optional<ImportWrite> import,
+                                        std::vector<std::shared_ptr<v1::SupportRequest>> requests) {
   WriteBatch batch;
   for (const auto& r : records) batch.puts.push_back(r.get());
+  for (const auto& r : requests) batch.support_requests.push_back(r.get());
   batch.deletes = deletes;
   batch.import = std::move(import);
   RETURN_IF_ERROR(store_->Commit(batch));
@@ -284,6 +286,9 @@ absl::Status Registry::CommitAndPublish(std::vector<std::shared_ptr<v1::Speciali
     SpecialistPtr before = index_.Find(SpecialistIdFromName(r->name()));
     PublishCapacity(before.get(), r.get(), now);
     index_.Put(std::move(r));
+  }
+  for (auto& r : requests) {
+    support_requests_[r->name().substr(r->name().rfind('/') + 1)] = std::move(r);
   }
   if (batch.import && batch.import->import && batch.import->import->state() != v1::Import::FAILED &&
       !batch.import->import->validate_only()) {

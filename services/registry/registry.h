@@ -186,25 +186,49 @@ class Registry {
   // publishes them to the index.
   absl::Status CommitAndPublish(std::vector<std::shared_ptr<v1::Specialist>> records,
                                 std::vector<std::string> deletes,
-                                std::optional<ImportWrite> import = std::nullopt)
+                                std::optional<ImportWrite> import = std::nullopt,
+                                std::vector<std::shared_ptr<v1::SupportRequest>> requests = {})
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Parses `regions/{region}/imports/{id}` into the id.
   absl::StatusOr<std::string> ParseImportName(const std::string& name, absl::string_view field) const;
   // Sharing helpers (registry_sharing.cc).
   absl::StatusOr<std::string> ParseSupportRequestName(const std::string& name,
                                                       absl::string_view field) const;
-  // Runs `change` on a copy of the request under the write lock, stamps and
-  // commits it. `change` may refuse with a status; nothing is written then.
-  absl::StatusOr<v1::SupportRequest> MutateSupportRequest(
-      const std::string& name, absl::string_view field,
-      const std::function<absl::Status(v1::SupportRequest*, absl::Time now)>& change);
   void StampSupportRequest(v1::SupportRequest* request, const v1::SupportRequest* previous,
                            absl::Time now) const;
-  // Finds a commitment by name; runs `change` on copies of its specialist
-  // and commitment; restamps and commits the specialist.
-  absl::StatusOr<v1::CapacityCommitment> MutateCommitment(
-      const std::string& name, const CallAccess& access,
-      const std::function<absl::Status(const v1::Specialist& before, v1::CapacityCommitment*)>& change);
+  // Changes prepared under the write lock and committed together, so a
+  // request's state and the commitments it holds never disagree.
+  struct SharingWrite {
+    std::vector<std::shared_ptr<v1::Specialist>> specialists;
+    std::vector<std::shared_ptr<v1::SupportRequest>> requests;
+  };
+  using RequestChange = std::function<absl::Status(v1::SupportRequest*, absl::Time now)>;
+  using CommitmentChange =
+      std::function<absl::Status(const v1::Specialist& before, v1::CapacityCommitment*)>;
+  // Runs `change` on a copy of the request and stamps it; nullptr when the
+  // change changed nothing (a retry). Nothing is written yet.
+  absl::StatusOr<std::shared_ptr<v1::SupportRequest>> PrepareRequestChange(
+      const std::string& name, absl::string_view field, const RequestChange& change)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Runs `change` on a copy of the commitment's specialist (the copy already
+  // in `write` if there is one), restamps it and adds it to `write`.
+  absl::StatusOr<v1::CapacityCommitment> PrepareCommitmentChange(const std::string& name,
+                                                                 const CallAccess& access,
+                                                                 const CommitmentChange& change,
+                                                                 SharingWrite* write)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Releases the commitments of this region held by `request`'s offers in
+  // `states`, into `write`.
+  absl::Status PrepareLocalReleases(const v1::SupportRequest& request,
+                                    std::vector<v1::SupportOffer::State> states, bool completed,
+                                    const CallAccess& access, SharingWrite* write)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  absl::Status CommitSharing(SharingWrite write) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // A request change with the releases it implies, committed at once.
+  absl::StatusOr<v1::SupportRequest> ChangeRequestAndRelease(
+      const std::string& name, const RequestChange& change,
+      std::vector<v1::SupportOffer::State> release_states, bool completed,
+      const CallAccess& access);
   // Publishes capacity changes of committed records to the watch hub.
   void PublishCapacity(const v1::Specialist* before, const v1::Specialist* after, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -126,6 +126,66 @@ const v1::SupportOffer* AcceptedOffer(const v1::SupportRequest& request) {
   return nullptr;
 }
 
+v1::GetSupportRequestRequest NameRequest(const std::string& name) {
+  v1::GetSupportRequestRequest get;
+  get.set_name(name);
+  return get;
+}
+
+// Commits an OFFERED commitment's hours if the specialist has them (the
+// step that decides a race); a COMMITTED one answers as it is.
+std::function<absl::Status(const v1::Specialist&, v1::CapacityCommitment*)> ConfirmChange(
+    std::string request_id, std::string support_request, const CallAccess& access, DayNumber today) {
+  return [=, &access](const v1::Specialist& specialist, v1::CapacityCommitment* c) -> absl::Status {
+    // Only the requester (or its coordinator) accepts; the provider's
+    // consent is the offer itself.
+    RETURN_IF_ERROR(access.CheckWrite(c->requesting_authority()));
+    if (!support_request.empty() && c->support_request() != support_request) {
+      return WithReason(absl::FailedPreconditionError(absl::StrCat(
+                            c->name(), " serves ", c->support_request(), ", not ", support_request)),
+                        "COMMITMENT_MISMATCH");
+    }
+    switch (c->state()) {
+      case v1::CapacityCommitment::COMMITTED:
+        return absl::OkStatus();  // already committed: retries and duplicates agree
+      case v1::CapacityCommitment::OFFERED:
+        break;
+      default:
+        return WithReason(absl::FailedPreconditionError(absl::StrCat(
+                              c->name(), " was released or completed and cannot be committed")),
+                          "ILLEGAL_TRANSITION");
+    }
+    const v1::Capacity& capacity = specialist.capacity();
+    const double available = AvailableHours(
+        capacity.contracted_hours_per_week(),
+        capacity.committed_hours_per_week() + SharedCommittedHours(specialist, today));
+    if (available + 1e-9 < c->hours_per_week()) {
+      return WithReason(
+          absl::FailedPreconditionError(absl::StrFormat(
+              "%s has %.1f hours per week available; the commitment needs %.1f (another "
+              "request may have taken them)",
+              specialist.name(), available, c->hours_per_week())),
+          "INSUFFICIENT_CAPACITY");
+    }
+    c->set_state(v1::CapacityCommitment::COMMITTED);
+    c->set_confirm_request_id(request_id);
+    return absl::OkStatus();
+  };
+}
+
+// Returns a commitment's hours; already released or completed stays so.
+std::function<absl::Status(const v1::Specialist&, v1::CapacityCommitment*)> ReleaseChange(
+    bool completed) {
+  return [completed](const v1::Specialist&, v1::CapacityCommitment* c) -> absl::Status {
+    if (c->state() == v1::CapacityCommitment::RELEASED ||
+        c->state() == v1::CapacityCommitment::COMPLETED) {
+      return absl::OkStatus();
+    }
+    c->set_state(completed ? v1::CapacityCommitment::COMPLETED : v1::CapacityCommitment::RELEASED);
+    return absl::OkStatus();
+  };
+}
+
 }  // namespace
 
 double SharedCommittedHours(const v1::Specialist& record, DayNumber today) {
@@ -323,11 +383,9 @@ absl::StatusOr<v1::ListSupportRequestsResponse> Registry::ListSupportRequests(
   return response;
 }
 
-absl::StatusOr<v1::SupportRequest> Registry::MutateSupportRequest(
-    const std::string& name, absl::string_view field,
-    const std::function<absl::Status(v1::SupportRequest*, absl::Time)>& change) {
+absl::StatusOr<std::shared_ptr<v1::SupportRequest>> Registry::PrepareRequestChange(
+    const std::string& name, absl::string_view field, const RequestChange& change) {
   ASSIGN_OR_RETURN(std::string id, ParseSupportRequestName(name, field));
-  MutexLock write_lock(&write_mu_);
   std::shared_ptr<const v1::SupportRequest> existing;
   {
     ReaderMutexLock lock(&mu_);
@@ -338,16 +396,101 @@ absl::StatusOr<v1::SupportRequest> Registry::MutateSupportRequest(
   const absl::Time now = clock_->Now();
   auto record = std::make_shared<v1::SupportRequest>(*existing);
   RETURN_IF_ERROR(change(record.get(), now));
-  if (google::protobuf::util::MessageDifferencer::Equals(*record, *existing)) {
-    return *existing;  // a retry of a change already made: nothing to write
-  }
+  if (google::protobuf::util::MessageDifferencer::Equals(*record, *existing)) return nullptr;
   StampSupportRequest(record.get(), existing.get(), now);
-  WriteBatch batch;
-  batch.support_requests.push_back(record.get());
-  RETURN_IF_ERROR(store_->Commit(batch));
-  MutexLock lock(&mu_);
-  support_requests_[id] = record;
-  return *record;
+  return record;
+}
+
+absl::Status Registry::CommitSharing(SharingWrite write) {
+  return CommitAndPublish(std::move(write.specialists), {}, std::nullopt, std::move(write.requests));
+}
+
+absl::StatusOr<v1::CapacityCommitment> Registry::PrepareCommitmentChange(
+    const std::string& name, const CallAccess& access, const CommitmentChange& change,
+    SharingWrite* write) {
+  const std::optional<CommitmentName> parsed = ParseCommitmentName(name);
+  if (!parsed) {
+    return InvalidFieldError("name", "must be regions/{region}/specialists/{specialist}/commitments/{id}");
+  }
+  if (parsed->region_id != region_.id) {
+    return WithReason(absl::NotFoundError(absl::StrCat(name, " is not in ", region_.resource_name(),
+                                                       ", which this registry serves")),
+                      "REGION_NOT_SERVED");
+  }
+  // One call may change several commitments of one specialist: later
+  // changes build on the copy the earlier ones made.
+  std::shared_ptr<v1::Specialist> record;
+  for (const auto& s : write->specialists) {
+    if (SpecialistIdFromName(s->name()) == parsed->specialist_id) record = s;
+  }
+  SpecialistPtr existing;
+  {
+    ReaderMutexLock lock(&mu_);
+    existing = index_.Find(parsed->specialist_id);
+  }
+  const v1::Specialist* current = record ? record.get() : existing.get();
+  int position = -1;
+  if (current) {
+    for (int i = 0; i < current->commitments_size(); ++i) {
+      if (current->commitments(i).name() == name) position = i;
+    }
+  }
+  // The requester may not be able to read the provider's record; the
+  // commitment names who may act on it instead.
+  if (position < 0) return absl::NotFoundError(absl::StrCat(name, " does not exist"));
+  absl::Status requester = access.CheckWrite(current->commitments(position).requesting_authority());
+  if (!requester.ok() && !access.CheckWrite(current->owning_authority()).ok()) return requester;
+  const v1::CapacityCommitment before = current->commitments(position);
+  v1::CapacityCommitment after = before;
+  RETURN_IF_ERROR(change(*current, &after));
+  if (google::protobuf::util::MessageDifferencer::Equals(before, after)) return before;
+  const absl::Time now = clock_->Now();
+  *after.mutable_update_time() = ToProto(now);
+  if (!record) {
+    record = std::make_shared<v1::Specialist>(*existing);
+    write->specialists.push_back(record);
+  }
+  *record->mutable_commitments(position) = after;
+  Stamp(record.get(), existing.get(), now);
+  return after;
+}
+
+absl::Status Registry::PrepareLocalReleases(const v1::SupportRequest& request,
+                                            std::vector<v1::SupportOffer::State> states,
+                                            bool completed, const CallAccess& access,
+                                            SharingWrite* write) {
+  for (const v1::SupportOffer& offer : request.offers()) {
+    if (std::find(states.begin(), states.end(), offer.state()) == states.end()) continue;
+    if (!absl::StartsWith(offer.commitment(), region_.resource_name() + "/")) continue;
+    absl::StatusOr<v1::CapacityCommitment> released = PrepareCommitmentChange(
+        offer.commitment(), access, ReleaseChange(completed), write);
+    // A commitment deleted with its specialist has nothing left to release.
+    if (!released.ok() && !absl::IsNotFound(released.status())) return released.status();
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::SupportRequest> Registry::ChangeRequestAndRelease(
+    const std::string& name, const RequestChange& change,
+    std::vector<v1::SupportOffer::State> release_states, bool completed, const CallAccess& access) {
+  MutexLock write_lock(&write_mu_);
+  std::shared_ptr<const v1::SupportRequest> before;
+  {
+    ASSIGN_OR_RETURN(std::string id, ParseSupportRequestName(name, "name"));
+    ReaderMutexLock lock(&mu_);
+    auto it = support_requests_.find(id);
+    if (it != support_requests_.end()) before = it->second;
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<v1::SupportRequest> record,
+                   PrepareRequestChange(name, "name", change));
+  if (!record) return *before;  // a retry of a change already made
+  SharingWrite write;
+  // The offers as they were: the change closes them.
+  RETURN_IF_ERROR(PrepareLocalReleases(*before, release_states, completed, access, &write));
+  write.requests.push_back(record);
+  v1::SupportRequest result = *record;
+  RETURN_IF_ERROR(CommitSharing(std::move(write)));
+  return result;
 }
 
 absl::StatusOr<v1::SupportRequest> Registry::OfferSupport(const v1::OfferSupportRequest& req,
@@ -374,26 +517,66 @@ absl::StatusOr<v1::SupportRequest> Registry::OfferSupport(const v1::OfferSupport
   }
   RETURN_IF_ERROR(v.ToStatus());
   RETURN_IF_ERROR(access.CheckWrite(offer.provider_authority()));
-  return MutateSupportRequest(req.name(), "name", [&](v1::SupportRequest* r, absl::Time now) {
-    for (const v1::SupportOffer& existing : r->offers()) {
-      if (existing.commitment() == req.commitment()) return absl::OkStatus();  // a retry
+  MutexLock write_lock(&write_mu_);
+  // A commitment of this region is checked here: it must exist, be the
+  // provider's and serve this request (one elsewhere is checked by its
+  // region when the offer is accepted).
+  if (commitment->region_id == region_.id) {
+    SpecialistPtr specialist;
+    {
+      ReaderMutexLock lock(&mu_);
+      specialist = index_.Find(commitment->specialist_id);
     }
-    RETURN_IF_ERROR(ApplyTransition(r, Transition::kOffer));
-    r->clear_state_reason();
-    v1::SupportOffer* added = r->add_offers();
-    added->set_offer_id(absl::StrCat("o-", r->offers_size()));
-    added->set_commitment(req.commitment());
-    added->set_specialist(offer.specialist());
-    added->set_provider_authority(offer.provider_authority());
-    added->set_hours_per_week(offer.hours_per_week() > 0 ? offer.hours_per_week()
-                                                         : r->hours_per_week());
-    *added->mutable_start_date() = r->start_date();
-    *added->mutable_end_date() = sharing::PeriodEnd(r->start_date(), r->weeks());
-    added->set_note(offer.note());
-    added->set_state(v1::SupportOffer::PENDING);
-    *added->mutable_create_time() = ToProto(now);
-    return absl::OkStatus();
-  });
+    const v1::CapacityCommitment* found = nullptr;
+    if (specialist) {
+      for (const auto& c : specialist->commitments()) {
+        if (c.name() == req.commitment()) found = &c;
+      }
+    }
+    if (!found || specialist->owning_authority() != offer.provider_authority() ||
+        found->support_request() != req.name()) {
+      return WithReason(absl::FailedPreconditionError(absl::StrCat(
+                            req.commitment(), " is not a commitment of ", offer.provider_authority(),
+                            " for ", req.name(), ": create it first (CreateCapacityCommitment)")),
+                        "COMMITMENT_MISMATCH");
+    }
+  }
+  ASSIGN_OR_RETURN(
+      std::shared_ptr<v1::SupportRequest> record,
+      PrepareRequestChange(req.name(), "name", [&](v1::SupportRequest* r, absl::Time now) {
+        for (const v1::SupportOffer& existing : r->offers()) {
+          if (existing.commitment() == req.commitment()) {
+            if (existing.state() != v1::SupportOffer::CLOSED) return absl::OkStatus();  // a retry
+            return WithReason(absl::FailedPreconditionError(absl::StrCat(
+                                  req.commitment(), " was offered before and closed; offer again "
+                                  "with a new commitment")),
+                              "COMMITMENT_CLOSED");
+          }
+        }
+        RETURN_IF_ERROR(ApplyTransition(r, Transition::kOffer));
+        r->clear_state_reason();
+        r->clear_escalation_owner();
+        r->clear_escalate_time();
+        v1::SupportOffer* added = r->add_offers();
+        added->set_offer_id(absl::StrCat("o-", r->offers_size()));
+        added->set_commitment(req.commitment());
+        added->set_specialist(offer.specialist());
+        added->set_provider_authority(offer.provider_authority());
+        added->set_hours_per_week(offer.hours_per_week() > 0 ? offer.hours_per_week()
+                                                             : r->hours_per_week());
+        *added->mutable_start_date() = r->start_date();
+        *added->mutable_end_date() = sharing::PeriodEnd(r->start_date(), r->weeks());
+        added->set_note(offer.note());
+        added->set_state(v1::SupportOffer::PENDING);
+        *added->mutable_create_time() = ToProto(now);
+        return absl::OkStatus();
+      }));
+  if (!record) return GetSupportRequest(NameRequest(req.name()));
+  v1::SupportRequest result = *record;
+  SharingWrite write;
+  write.requests.push_back(std::move(record));
+  RETURN_IF_ERROR(CommitSharing(std::move(write)));
+  return result;
 }
 
 absl::StatusOr<v1::SupportRequest> Registry::AcceptOffer(const v1::AcceptOfferRequest& req,
@@ -402,136 +585,135 @@ absl::StatusOr<v1::SupportRequest> Registry::AcceptOffer(const v1::AcceptOfferRe
   if (req.offer_id().empty()) v.Add("offer_id", "is required");
   CheckRequestId(req.request_id(), true, &v);
   RETURN_IF_ERROR(v.ToStatus());
-  ASSIGN_OR_RETURN(v1::SupportRequest current, GetSupportRequest([&] {
-                     v1::GetSupportRequestRequest get;
-                     get.set_name(req.name());
-                     return get;
-                   }()));
-  RETURN_IF_ERROR(access.CheckWrite(current.requesting_authority()));
-  const v1::SupportOffer* offer = nullptr;
-  for (const v1::SupportOffer& o : current.offers()) {
-    if (o.offer_id() == req.offer_id()) offer = &o;
-  }
-  if (!offer) {
-    return WithReason(absl::NotFoundError(absl::StrCat(req.name(), " has no offer ", req.offer_id())),
-                      "OFFER_NOT_FOUND");
-  }
-  const bool already = (current.state() == v1::SUPPORT_REQUEST_STATE_ACCEPTED ||
-                        current.state() == v1::SUPPORT_REQUEST_STATE_ACTIVE) &&
-                       current.accepted_offer_id() == req.offer_id();
-  if (already) return current;  // a retry after the acceptance was recorded
-  RETURN_IF_ERROR(sharing::NextState(current.state(), Transition::kAccept).status());
-  if (offer->state() != v1::SupportOffer::PENDING) {
-    return WithReason(absl::FailedPreconditionError(absl::StrCat(
-                          "offer ", req.offer_id(), " of ", req.name(), " is no longer pending")),
-                      "ILLEGAL_TRANSITION");
-  }
-  // The hours are committed first: a commitment of this region's specialist
-  // here, one elsewhere by the directory before it calls (only the directory
-  // may vouch for that).
-  const std::string commitment_name = offer->commitment();
+  // Checking the request, committing the hours and recording the acceptance
+  // happen under one write lock and in one store transaction: of several
+  // acceptances racing for one request, or for one specialist's hours,
+  // exactly one wins and the losers change nothing.
+  MutexLock write_lock(&write_mu_);
+  std::string commitment_name;
+  ASSIGN_OR_RETURN(
+      std::shared_ptr<v1::SupportRequest> record,
+      PrepareRequestChange(req.name(), "name", [&](v1::SupportRequest* r, absl::Time) {
+        RETURN_IF_ERROR(access.CheckWrite(r->requesting_authority()));
+        v1::SupportOffer* chosen = FindOffer(r, req.offer_id());
+        if (!chosen) {
+          return WithReason(
+              absl::NotFoundError(absl::StrCat(req.name(), " has no offer ", req.offer_id())),
+              "OFFER_NOT_FOUND");
+        }
+        if ((r->state() == v1::SUPPORT_REQUEST_STATE_ACCEPTED ||
+             r->state() == v1::SUPPORT_REQUEST_STATE_ACTIVE) &&
+            r->accepted_offer_id() == req.offer_id()) {
+          return absl::OkStatus();  // a retry after the acceptance was recorded
+        }
+        RETURN_IF_ERROR(ApplyTransition(r, Transition::kAccept));
+        if (chosen->state() != v1::SupportOffer::PENDING) {
+          return WithReason(absl::FailedPreconditionError(absl::StrCat(
+                                "offer ", req.offer_id(), " of ", req.name(), " is no longer pending")),
+                            "ILLEGAL_TRANSITION");
+        }
+        commitment_name = chosen->commitment();
+        ClosePendingOffers(r);
+        chosen->set_state(v1::SupportOffer::ACCEPTED);
+        r->set_accepted_offer_id(req.offer_id());
+        r->clear_state_reason();
+        return absl::OkStatus();
+      }));
+  if (!record) return GetSupportRequest(NameRequest(req.name()));
+  SharingWrite write;
   if (absl::StartsWith(commitment_name, region_.resource_name() + "/")) {
-    v1::ConfirmCapacityCommitmentRequest confirm;
-    confirm.set_name(commitment_name);
-    confirm.set_request_id(req.request_id());
-    RETURN_IF_ERROR(ConfirmCapacityCommitment(confirm, access).status());
+    RETURN_IF_ERROR(PrepareCommitmentChange(commitment_name, access,
+                                            ConfirmChange(req.request_id(), req.name(), access, Today()),
+                                            &write)
+                        .status());
   } else if (!access.forwarded) {
+    // Only the directory may vouch that the hours were committed in the
+    // provider's region before it calls.
     return WithReason(absl::FailedPreconditionError(absl::StrCat(
                           "offer ", req.offer_id(), " commits hours in another region: accept it "
                           "through the directory, which commits them there first")),
                       "CROSS_REGION_VIA_DIRECTORY");
   }
-  return MutateSupportRequest(req.name(), "name", [&](v1::SupportRequest* r, absl::Time) {
-    if ((r->state() == v1::SUPPORT_REQUEST_STATE_ACCEPTED ||
-         r->state() == v1::SUPPORT_REQUEST_STATE_ACTIVE) &&
-        r->accepted_offer_id() == req.offer_id()) {
-      return absl::OkStatus();
-    }
-    RETURN_IF_ERROR(ApplyTransition(r, Transition::kAccept));
-    v1::SupportOffer* chosen = FindOffer(r, req.offer_id());
-    if (!chosen || chosen->state() != v1::SupportOffer::PENDING) {
-      return WithReason(absl::FailedPreconditionError("the offer is no longer pending"),
-                        "ILLEGAL_TRANSITION");
-    }
-    ClosePendingOffers(r);
-    chosen->set_state(v1::SupportOffer::ACCEPTED);
-    r->set_accepted_offer_id(req.offer_id());
-    r->clear_state_reason();
-    return absl::OkStatus();
-  });
+  // The other pending offers' commitments of this region are released.
+  std::shared_ptr<const v1::SupportRequest> before;
+  {
+    ReaderMutexLock lock(&mu_);
+    before = support_requests_.at(record->name().substr(record->name().rfind('/') + 1));
+  }
+  v1::SupportRequest others = *before;
+  for (v1::SupportOffer& o : *others.mutable_offers()) {
+    if (o.offer_id() == req.offer_id()) o.set_state(v1::SupportOffer::ACCEPTED);
+  }
+  RETURN_IF_ERROR(PrepareLocalReleases(others, {v1::SupportOffer::PENDING}, false, access, &write));
+  write.requests.push_back(record);
+  v1::SupportRequest result = *record;
+  RETURN_IF_ERROR(CommitSharing(std::move(write)));
+  return result;
 }
 
 absl::StatusOr<v1::SupportRequest> Registry::DeclineOffers(const v1::DeclineOffersRequest& req,
                                                            const CallAccess& access) {
   RETURN_IF_ERROR(sharing::ValidateNote(req.reason(), "reason"));
-  return MutateSupportRequest(req.name(), "name", [&](v1::SupportRequest* r, absl::Time) {
-    RETURN_IF_ERROR(access.CheckWrite(r->requesting_authority()));
-    RETURN_IF_ERROR(ApplyTransition(r, Transition::kDecline));
-    ClosePendingOffers(r);
-    r->set_state_reason(req.reason().empty() ? "offers declined" : req.reason());
-    return absl::OkStatus();
-  });
+  return ChangeRequestAndRelease(
+      req.name(),
+      [&](v1::SupportRequest* r, absl::Time) {
+        RETURN_IF_ERROR(access.CheckWrite(r->requesting_authority()));
+        if (r->state() == v1::SUPPORT_REQUEST_STATE_DECLINED) return absl::OkStatus();
+        RETURN_IF_ERROR(ApplyTransition(r, Transition::kDecline));
+        ClosePendingOffers(r);
+        r->set_state_reason(req.reason().empty() ? "offers declined" : req.reason());
+        return absl::OkStatus();
+      },
+      {v1::SupportOffer::PENDING}, false, access);
 }
 
 absl::StatusOr<v1::SupportRequest> Registry::WithdrawSupportRequest(
     const v1::WithdrawSupportRequestRequest& req, const CallAccess& access) {
   RETURN_IF_ERROR(sharing::ValidateNote(req.reason(), "reason"));
-  std::string release;
-  ASSIGN_OR_RETURN(v1::SupportRequest result,
-                   MutateSupportRequest(req.name(), "name", [&](v1::SupportRequest* r, absl::Time) {
-                     RETURN_IF_ERROR(access.CheckWrite(r->requesting_authority()));
-                     if (r->state() == v1::SUPPORT_REQUEST_STATE_ACCEPTED) {
-                       if (const v1::SupportOffer* o = AcceptedOffer(*r)) release = o->commitment();
-                     }
-                     RETURN_IF_ERROR(ApplyTransition(r, Transition::kWithdraw));
-                     ClosePendingOffers(r);
-                     r->set_state_reason(req.reason().empty() ? "withdrawn by the requester"
-                                                              : req.reason());
-                     return absl::OkStatus();
-                   }));
-  // Hours committed in this region are returned here; elsewhere the
-  // directory returns them.
-  if (absl::StartsWith(release, region_.resource_name() + "/")) {
-    v1::ReleaseCapacityCommitmentRequest r;
-    r.set_name(release);
-    RETURN_IF_ERROR(ReleaseCapacityCommitment(r, access).status());
-  }
-  return result;
+  return ChangeRequestAndRelease(
+      req.name(),
+      [&](v1::SupportRequest* r, absl::Time) {
+        RETURN_IF_ERROR(access.CheckWrite(r->requesting_authority()));
+        if (r->state() == v1::SUPPORT_REQUEST_STATE_WITHDRAWN) return absl::OkStatus();
+        RETURN_IF_ERROR(ApplyTransition(r, Transition::kWithdraw));
+        ClosePendingOffers(r);
+        if (v1::SupportOffer* accepted = FindOffer(r, r->accepted_offer_id())) {
+          accepted->set_state(v1::SupportOffer::CLOSED);
+        }
+        r->set_state_reason(req.reason().empty() ? "withdrawn by the requester" : req.reason());
+        return absl::OkStatus();
+      },
+      {v1::SupportOffer::PENDING, v1::SupportOffer::ACCEPTED}, false, access);
 }
 
 absl::StatusOr<v1::SupportRequest> Registry::CompleteSupportRequest(
     const v1::CompleteSupportRequestRequest& req, const CallAccess& access) {
-  std::string finish;
-  ASSIGN_OR_RETURN(v1::SupportRequest result,
-                   MutateSupportRequest(req.name(), "name", [&](v1::SupportRequest* r, absl::Time) {
-                     RETURN_IF_ERROR(access.CheckWrite(r->requesting_authority()));
-                     if (r->state() == v1::SUPPORT_REQUEST_STATE_COMPLETED) return absl::OkStatus();
-                     RETURN_IF_ERROR(ApplyTransition(r, Transition::kComplete));
-                     if (const v1::SupportOffer* o = AcceptedOffer(*r)) finish = o->commitment();
-                     return absl::OkStatus();
-                   }));
-  if (absl::StartsWith(finish, region_.resource_name() + "/")) {
-    v1::ReleaseCapacityCommitmentRequest r;
-    r.set_name(finish);
-    r.set_completed(true);
-    RETURN_IF_ERROR(ReleaseCapacityCommitment(r, access).status());
-  }
-  return result;
+  return ChangeRequestAndRelease(
+      req.name(),
+      [&](v1::SupportRequest* r, absl::Time) {
+        RETURN_IF_ERROR(access.CheckWrite(r->requesting_authority()));
+        if (r->state() == v1::SUPPORT_REQUEST_STATE_COMPLETED) return absl::OkStatus();
+        return ApplyTransition(r, Transition::kComplete);
+      },
+      {v1::SupportOffer::ACCEPTED}, true, access);
 }
 
 absl::StatusOr<v1::SupportRequest> Registry::EscalateSupportRequest(
     const v1::EscalateSupportRequestRequest& req, const CallAccess& access) {
   if (req.reason().empty()) return InvalidFieldError("reason", "is required: say why the need is unmet");
   RETURN_IF_ERROR(sharing::ValidateNote(req.reason(), "reason"));
-  return MutateSupportRequest(req.name(), "name", [&](v1::SupportRequest* r, absl::Time now) {
-    RETURN_IF_ERROR(access.CheckWrite(r->requesting_authority()));
-    RETURN_IF_ERROR(ApplyTransition(r, Transition::kEscalate));
-    ClosePendingOffers(r);
-    r->set_state_reason(req.reason());
-    r->set_escalation_owner(absl::StrCat("coordinator/", region_.code));
-    *r->mutable_escalate_time() = ToProto(now);
-    return absl::OkStatus();
-  });
+  return ChangeRequestAndRelease(
+      req.name(),
+      [&](v1::SupportRequest* r, absl::Time now) {
+        RETURN_IF_ERROR(access.CheckWrite(r->requesting_authority()));
+        RETURN_IF_ERROR(ApplyTransition(r, Transition::kEscalate));
+        ClosePendingOffers(r);
+        r->set_state_reason(req.reason());
+        r->set_escalation_owner(absl::StrCat("coordinator/", region_.code));
+        *r->mutable_escalate_time() = ToProto(now);
+        return absl::OkStatus();
+      },
+      {v1::SupportOffer::PENDING}, false, access);
 }
 
 // ---------------------------------------------------------------------------
@@ -595,100 +777,32 @@ absl::StatusOr<v1::CapacityCommitment> Registry::CreateCapacityCommitment(
   return result;
 }
 
-absl::StatusOr<v1::CapacityCommitment> Registry::MutateCommitment(
-    const std::string& name, const CallAccess& access,
-    const std::function<absl::Status(const v1::Specialist&, v1::CapacityCommitment*)>& change) {
-  const std::optional<CommitmentName> parsed = ParseCommitmentName(name);
-  if (!parsed) {
-    return InvalidFieldError("name", "must be regions/{region}/specialists/{specialist}/commitments/{id}");
-  }
-  if (parsed->region_id != region_.id) {
-    return WithReason(absl::NotFoundError(absl::StrCat(name, " is not in ", region_.resource_name(),
-                                                       ", which this registry serves")),
-                      "REGION_NOT_SERVED");
-  }
-  MutexLock write_lock(&write_mu_);
-  SpecialistPtr existing;
-  {
-    ReaderMutexLock lock(&mu_);
-    existing = index_.Find(parsed->specialist_id);
-  }
-  int position = -1;
-  if (existing) {
-    for (int i = 0; i < existing->commitments_size(); ++i) {
-      if (existing->commitments(i).name() == name) position = i;
-    }
-  }
-  // The requester may not be able to read the provider's record; the
-  // commitment names who may act on it instead.
-  if (position < 0) return absl::NotFoundError(absl::StrCat(name, " does not exist"));
-  absl::Status requester = access.CheckWrite(existing->commitments(position).requesting_authority());
-  if (!requester.ok() && !access.CheckWrite(existing->owning_authority()).ok()) return requester;
-  auto record = std::make_shared<v1::Specialist>(*existing);
-  v1::CapacityCommitment* commitment = record->mutable_commitments(position);
-  const v1::CapacityCommitment before = *commitment;
-  RETURN_IF_ERROR(change(*existing, commitment));
-  if (google::protobuf::util::MessageDifferencer::Equals(before, *commitment)) return before;
-  const absl::Time now = clock_->Now();
-  *commitment->mutable_update_time() = ToProto(now);
-  v1::CapacityCommitment result = *commitment;
-  Stamp(record.get(), existing.get(), now);
-  RETURN_IF_ERROR(CommitAndPublish({std::move(record)}, {}));
-  return result;
-}
-
 absl::StatusOr<v1::CapacityCommitment> Registry::ConfirmCapacityCommitment(
     const v1::ConfirmCapacityCommitmentRequest& req, const CallAccess& access) {
   FieldViolations v;
   CheckRequestId(req.request_id(), true, &v);
+  if (!req.support_request().empty() && !IsSupportRequestName(req.support_request())) {
+    v.Add("support_request", "must be regions/{region}/supportRequests/{id}");
+  }
   RETURN_IF_ERROR(v.ToStatus());
-  const DayNumber today = Today();
-  return MutateCommitment(
-      req.name(), access,
-      [&](const v1::Specialist& specialist, v1::CapacityCommitment* c) -> absl::Status {
-        // Only the requester (or its coordinator) accepts; the provider's
-        // consent is the offer itself.
-        RETURN_IF_ERROR(access.CheckWrite(c->requesting_authority()));
-        switch (c->state()) {
-          case v1::CapacityCommitment::COMMITTED:
-            return absl::OkStatus();  // already committed: retries and duplicates agree
-          case v1::CapacityCommitment::OFFERED:
-            break;
-          default:
-            return WithReason(absl::FailedPreconditionError(absl::StrCat(
-                                  req.name(), " was released or completed and cannot be committed")),
-                              "ILLEGAL_TRANSITION");
-        }
-        const v1::Capacity& capacity = specialist.capacity();
-        const double available = AvailableHours(
-            capacity.contracted_hours_per_week(),
-            capacity.committed_hours_per_week() + SharedCommittedHours(specialist, today));
-        if (available + 1e-9 < c->hours_per_week()) {
-          return WithReason(
-              absl::FailedPreconditionError(absl::StrFormat(
-                  "%s has %.1f hours per week available; the commitment needs %.1f (another "
-                  "request may have taken them)",
-                  specialist.name(), available, c->hours_per_week())),
-              "INSUFFICIENT_CAPACITY");
-        }
-        c->set_state(v1::CapacityCommitment::COMMITTED);
-        c->set_confirm_request_id(req.request_id());
-        return absl::OkStatus();
-      });
+  MutexLock write_lock(&write_mu_);
+  SharingWrite write;
+  ASSIGN_OR_RETURN(v1::CapacityCommitment result,
+                   PrepareCommitmentChange(
+                       req.name(), access,
+                       ConfirmChange(req.request_id(), req.support_request(), access, Today()), &write));
+  RETURN_IF_ERROR(CommitSharing(std::move(write)));
+  return result;
 }
 
 absl::StatusOr<v1::CapacityCommitment> Registry::ReleaseCapacityCommitment(
     const v1::ReleaseCapacityCommitmentRequest& req, const CallAccess& access) {
-  return MutateCommitment(req.name(), access,
-                          [&](const v1::Specialist&, v1::CapacityCommitment* c) -> absl::Status {
-                            if (c->state() == v1::CapacityCommitment::RELEASED ||
-                                c->state() == v1::CapacityCommitment::COMPLETED) {
-                              return absl::OkStatus();
-                            }
-                            c->set_state(req.completed() ? v1::CapacityCommitment::COMPLETED
-                                                         : v1::CapacityCommitment::RELEASED);
-                            return absl::OkStatus();
-                          });
+  MutexLock write_lock(&write_mu_);
+  SharingWrite write;
+  ASSIGN_OR_RETURN(v1::CapacityCommitment result,
+                   PrepareCommitmentChange(req.name(), access, ReleaseChange(req.completed()), &write));
+  RETURN_IF_ERROR(CommitSharing(std::move(write)));
+  return result;
 }
 
 // ---------------------------------------------------------------------------
@@ -838,10 +952,9 @@ absl::StatusOr<int> Registry::Sweep() {
   MutexLock write_lock(&write_mu_);
   const absl::Time now = clock_->Now();
   const DayNumber today = Today();
-  std::vector<std::shared_ptr<v1::SupportRequest>> requests;
-  std::vector<std::shared_ptr<const v1::SupportRequest>> previous;
-  std::vector<std::shared_ptr<v1::Specialist>> specialists;
-  std::vector<CapacitySnapshotRow> snapshot;
+  std::vector<std::pair<std::shared_ptr<const v1::SupportRequest>, std::shared_ptr<v1::SupportRequest>>>
+      changes;
+  std::vector<std::string> ending;  // specialists with commitments past their end
   {
     ReaderMutexLock lock(&mu_);
     for (const auto& [id, r] : support_requests_) {
@@ -873,46 +986,28 @@ absl::StatusOr<int> Registry::Sweep() {
           continue;
       }
       StampSupportRequest(next.get(), r.get(), now);
-      requests.push_back(std::move(next));
-      previous.push_back(r);
+      changes.emplace_back(r, std::move(next));
     }
     index_.ForEach([&](const v1::Specialist& s) {
-      bool ended = false;
       for (const v1::CapacityCommitment& c : s.commitments()) {
-        ended = ended || (c.state() == v1::CapacityCommitment::COMMITTED && DayOf(c.end_date()) < today);
-      }
-      if (!ended && s.capacity().shared_committed_hours_per_week() == SharedCommittedHours(s, today)) {
-        return;
-      }
-      auto record = std::make_shared<v1::Specialist>(s);
-      for (v1::CapacityCommitment& c : *record->mutable_commitments()) {
         if (c.state() == v1::CapacityCommitment::COMMITTED && DayOf(c.end_date()) < today) {
-          c.set_state(v1::CapacityCommitment::COMPLETED);
-          *c.mutable_update_time() = ToProto(now);
+          ending.push_back(c.name());
         }
       }
-      specialists.push_back(std::move(record));
     });
   }
-  int changed = static_cast<int>(requests.size() + specialists.size());
-  if (!requests.empty()) {
-    WriteBatch batch;
-    for (const auto& r : requests) batch.support_requests.push_back(r.get());
-    RETURN_IF_ERROR(store_->Commit(batch));
-    MutexLock lock(&mu_);
-    for (auto& r : requests) support_requests_[r->name().substr(r->name().rfind('/') + 1)] = r;
-  }
-  if (!specialists.empty()) {
-    for (auto& record : specialists) {
-      SpecialistPtr existing;
-      {
-        ReaderMutexLock lock(&mu_);
-        existing = index_.Find(SpecialistIdFromName(record->name()));
-      }
-      Stamp(record.get(), existing.get(), now);
+  SharingWrite write;
+  for (auto& [before, next] : changes) {
+    if (next->state() == v1::SUPPORT_REQUEST_STATE_EXPIRED) {
+      RETURN_IF_ERROR(PrepareLocalReleases(*before, {v1::SupportOffer::PENDING}, false, {}, &write));
     }
-    RETURN_IF_ERROR(CommitAndPublish(std::move(specialists), {}));
+    write.requests.push_back(next);
   }
+  for (const std::string& name : ending) {
+    RETURN_IF_ERROR(PrepareCommitmentChange(name, {}, ReleaseChange(/*completed=*/true), &write).status());
+  }
+  const int changed = static_cast<int>(write.requests.size() + write.specialists.size());
+  if (changed > 0) RETURN_IF_ERROR(CommitSharing(std::move(write)));
   if (last_snapshot_day_ != today) {
     WriteBatch batch;
     {

@@ -23,6 +23,9 @@ void SetupImports(CLI::App& app, const Context& ctx, int* exit_code);
 void SetupPlugins(CLI::App& app, const Context& ctx, int* exit_code);
 void SetupAudit(CLI::App& app, const Context& ctx, int* exit_code);
 void SetupKeys(CLI::App& app, const Context& ctx, int* exit_code);
+void SetupRequests(CLI::App& app, const Context& ctx, int* exit_code);
+void SetupReport(CLI::App& app, const Context& ctx, int* exit_code);
+void SetupWatch(CLI::App& app, const Context& ctx, int* exit_code);
 
 struct ImportCommandOptions {
   std::string plugin;

@@ -353,6 +353,14 @@ TEST_F(SharingTest, OfferedThenDeclined) {
   for (const auto& o : declined.offers()) EXPECT_EQ(o.state(), v1::SupportOffer::CLOSED);
   EXPECT_DOUBLE_EQ(Available(provider.name()), 10);
   EXPECT_EQ(declined.state_change_time().seconds(), absl::ToUnixSeconds(clock_.Now()));
+  // The declined offers' commitments are released with the request, in the
+  // same transaction, so none can be confirmed later.
+  for (const auto& o : declined.offers()) {
+    std::optional<v1::CapacityCommitment> c = FindCommitment(o.commitment());
+    ASSERT_TRUE(c.has_value());
+    EXPECT_EQ(c->state(), v1::CapacityCommitment::RELEASED) << o.commitment();
+    ExpectIllegal(Confirm(o.commitment(), "late-confirm").status());
+  }
   // Default reason.
   const v1::SupportRequest r2 = MustCreate(Need());
   MustOffer(r2, provider, 4);
@@ -582,11 +590,48 @@ INSTANTIATE_TEST_SUITE_P(
                     {Action::kOffer, Action::kAccept, Action::kDecline, Action::kWithdraw, Action::kEscalate}},
         IllegalCase{v1::SUPPORT_REQUEST_STATE_COMPLETED,
                     {Action::kOffer, Action::kAccept, Action::kDecline, Action::kWithdraw, Action::kEscalate}},
-        IllegalCase{v1::SUPPORT_REQUEST_STATE_DECLINED, kAll}, IllegalCase{v1::SUPPORT_REQUEST_STATE_WITHDRAWN, kAll},
+        // Repeating the step that made a request final is a retry, not a
+        // transition (RepeatingAFinalStepIsARetry); every other step is refused.
+        IllegalCase{v1::SUPPORT_REQUEST_STATE_DECLINED,
+                    {Action::kOffer, Action::kAccept, Action::kWithdraw, Action::kComplete, Action::kEscalate}},
+        IllegalCase{v1::SUPPORT_REQUEST_STATE_WITHDRAWN,
+                    {Action::kOffer, Action::kAccept, Action::kDecline, Action::kComplete, Action::kEscalate}},
         IllegalCase{v1::SUPPORT_REQUEST_STATE_EXPIRED, kAll},
         IllegalCase{v1::SUPPORT_REQUEST_STATE_UNMET,
                     {Action::kAccept, Action::kDecline, Action::kComplete, Action::kEscalate}}),
     [](const auto& param_info) { return sharing::StateName(param_info.param.state); });
+
+TEST_F(SharingTest, AnOfferMustNameTheProvidersCommitmentForThisRequest) {
+  const v1::Specialist provider = AddSpecialist(Spec("p8", kNewcastle, kSlt, 30, 20));
+  const v1::SupportRequest first = MustCreate(Need());
+  const v1::SupportRequest second = MustCreate(Need());
+  const v1::CapacityCommitment for_first = MustCommit(provider, first, 4);
+  // The first request's commitment cannot back an offer on the second:
+  // otherwise both could be accepted on one set of hours.
+  auto offered = Offer(second.name(), provider, for_first.name(), 4);
+  EXPECT_THAT(offered.status(), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_EQ(ErrorReason(offered.status()), "COMMITMENT_MISMATCH");
+  // Nor can a commitment that does not exist.
+  offered = Offer(second.name(), provider, provider.name() + "/commitments/c-missing", 4);
+  EXPECT_EQ(ErrorReason(offered.status()), "COMMITMENT_MISMATCH");
+  EXPECT_EQ(Get(second.name()).state(), v1::SUPPORT_REQUEST_STATE_OPEN);
+}
+
+TEST_F(SharingTest, RepeatingAFinalStepIsARetry) {
+  const v1::Specialist provider = AddSpecialist(Spec("p9", kNewcastle, kSlt, 30, 20));
+  const v1::SupportRequest declined = MustCreate(Need());
+  const v1::SupportRequest withdrawn = MustCreate(Need());
+  ASSERT_THAT(Decline(declined.name()), StatusIs(absl::StatusCode::kFailedPrecondition));  // OPEN
+  ASSERT_THAT(Withdraw(withdrawn.name()), IsOk());
+  auto again = Withdraw(withdrawn.name());
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(again->state(), v1::SUPPORT_REQUEST_STATE_WITHDRAWN);
+  const std::string etag = again->etag();
+  again = Withdraw(withdrawn.name());
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(again->etag(), etag);  // nothing written
+  (void)provider;
+}
 
 TEST_F(SharingTest, AcceptOfUnknownOfferIsNotFound) {
   const v1::SupportRequest r = MustCreate(Need());

@@ -252,13 +252,10 @@ TEST_F(SharingRaceTest, CompetingOffersOfOneRequestCommitOnlyTheWinner) {
     EXPECT_EQ(winners, 1);
     const v1::SupportRequest stored = Get(request.name());
     EXPECT_EQ(stored.state(), v1::SUPPORT_REQUEST_STATE_ACCEPTED);
-    // BUG: AcceptOffer (registry_sharing.cc) checks the request's state
-    // without the write lock, confirms the offer's commitment (a separate
-    // locked step), and only then records the acceptance. Two acceptances of
-    // different offers of the same request can both confirm their
-    // commitments; the loser's MutateSupportRequest then fails with
-    // ILLEGAL_TRANSITION but its commitment stays COMMITTED, holding hours
-    // for a request that never accepted it.
+    // Regression: AcceptOffer once checked the request without the write
+    // lock and confirmed the commitment as a separate step, so every racing
+    // acceptance committed its hours and the losers' stayed held. Now the
+    // check, the commitment and the acceptance are one locked transaction.
     int holding = 0;
     std::vector<int> leaked;  // providers not accepted whose hours are held anyway
     for (int i = 0; i < kThreads; ++i) {
