@@ -60,29 +60,49 @@ ctl regions status
 ctl audit --region north-east --action ImportSpecialists --limit 4
 ctl audit --region north-east --action SearchSpecialists --limit 4
 
-# Capacity sharing: County Durham (North East) needs a speech and language
-# therapist for early years PVI settings; the match is in another region, its
-# coordinator offers the hours, Durham's coordinator accepts (the hours are
-# committed on the provider's record), then the national equity report.
+# Capacity sharing: Darlington (North East, on the Yorkshire border) needs a
+# speech and language therapist for early years PVI settings. Suggestions
+# rank every region's specialists (distance, free hours, specialism and
+# setting fit, with reasons); the best-ranked one outside the North East is
+# offered by its region's coordinator; the North East's coordinator accepts
+# for Darlington, which commits the hours on the provider's record in its own
+# region. Then the North East's equity report for the role (also as a
+# self-contained HTML file with charts) and national coverage gaps of a rare role.
 tls=${FEDERATION_DIR:-$root/var/federation}/tls
-as_yorkshire=(--ca "$tls/ca.pem" --cert "$tls/coordinator-E12000003.pem" --key "$tls/coordinator-E12000003.key")
 echo; echo "== capacity sharing between authorities, through the directory"
-ctl requests create --authority E06000047 --role speech-language-therapist --setting early-years-pvi \
-  --age-band early-years --hours 4 --weeks 12 --urgency soon --request-id demo-durham-slt-1 \
-  --note "Two PVI nurseries need DLD assessment capacity this term"
-request=$("$bin/clients/expertctl/expertctl" --config "$config" -o csv requests list --authority E06000047 \
+ctl requests create --authority E06000005 --role speech-language-therapist \
+  --setting early-years-pvi --age-band early-years --hours 3 --weeks 12 --urgency soon \
+  --request-id demo-darlington-slt-1 --note "Two PVI nurseries need language assessments this term"
+request=$("$bin/clients/expertctl/expertctl" --config "$config" -o csv requests list --authority E06000005 \
   --state open | sed -n 2p | cut -d, -f1)
 ctl requests suggest "$request" --max 5
 # The best-ranked provider outside the North East makes the offer.
-provider=$("$bin/clients/expertctl/expertctl" --config "$config" -o csv requests suggest "$request" --max 20 \
-  | awk -F, 'NR > 1 && $1 !~ /north-east/ { print $1; exit }')
-echo; echo "\$ expertctl (as coordinator/E12000003) requests offer $request --specialist $provider"
-"$bin/clients/expertctl/expertctl" --config "$config" "${as_yorkshire[@]}" requests offer "$request" \
+provider=$("$bin/clients/expertctl/expertctl" --config "$config" -o csv requests suggest "$request" --max 100 \
+  | awk -F, 'NR > 1 && $2 !~ /north-east/ { print $2; exit }')
+provider_region=$(echo "$provider" | cut -d/ -f2)
+provider_coordinator=$(awk -F, -v id="$provider_region" '$1 == id { print $2 }' <<'REGIONS'
+north-west,E12000002
+yorkshire-and-the-humber,E12000003
+east-midlands,E12000004
+west-midlands,E12000005
+east-of-england,E12000006
+london,E12000007
+south-east,E12000008
+south-west,E12000009
+REGIONS
+)
+as_provider=(--ca "$tls/ca.pem" --cert "$tls/coordinator-$provider_coordinator.pem"
+             --key "$tls/coordinator-$provider_coordinator.key")
+echo; echo "\$ expertctl (as coordinator/$provider_coordinator) requests offer $request --specialist $provider"
+"$bin/clients/expertctl/expertctl" --config "$config" "${as_provider[@]}" requests offer "$request" \
   --specialist "$provider" --note "Can start after half term"
 ctl requests accept "$request" --offer o-1 --request-id demo-accept-1
 ctl requests show "$request"
 ctl get "$provider"
-ctl report equity --role speech-language-therapist --within-km 30
+ctl report equity --region north-east --role speech-language-therapist --within-km 20
+ctl report equity --role speech-language-therapist -o html \
+  --out "${FEDERATION_DIR:-$root/var/federation}/equity-report.html"
+ctl report gaps --role qualified-teacher-multi-sensory-impairment --within-km 40
 
 if [ "$keep" = 1 ]; then
   echo; echo "== federation still running (mTLS); call it with: expertctl --config $config ..."

@@ -26,7 +26,7 @@ absl::string_view ModeName(v1::DeliveryMode mode) {
 
 // Why the specialist cannot serve the request at all, or "" when it can.
 std::string IneligibleReason(const v1::SupportRequest& request, const v1::Specialist& specialist,
-                             double available_hours_per_week) {
+                             double distance_km, double available_hours_per_week) {
   if (specialist.role() != request.role()) {
     return absl::StrCat("role is ", specialist.role(), ", not ", request.role());
   }
@@ -39,6 +39,14 @@ std::string IneligibleReason(const v1::SupportRequest& request, const v1::Specia
       std::find(specialist.delivery_modes().begin(), specialist.delivery_modes().end(), request.delivery_mode()) ==
           specialist.delivery_modes().end()) {
     return absl::StrCat("does not offer ", ModeName(request.delivery_mode()), " delivery");
+  }
+  // Someone who only works in person cannot serve a need beyond the
+  // distance they travel, however free they are.
+  const bool remote = std::find(specialist.delivery_modes().begin(), specialist.delivery_modes().end(),
+                                v1::DELIVERY_MODE_REMOTE) != specialist.delivery_modes().end();
+  if (!remote && specialist.travel_radius_km() > 0 && distance_km > specialist.travel_radius_km()) {
+    return absl::StrCat("works in person only, within ", Num(specialist.travel_radius_km()),
+                        " km; the need is ", Num(distance_km), " km away");
   }
   // An age range never set (or left at 0-0, as an import without ages
   // leaves it) serves any age.
@@ -57,7 +65,7 @@ std::string IneligibleReason(const v1::SupportRequest& request, const v1::Specia
 MatchScore ScoreMatch(const v1::SupportRequest& request, const v1::Specialist& specialist, double distance_km,
                       double available_hours_per_week) {
   MatchScore out;
-  out.ineligible_reason = IneligibleReason(request, specialist, available_hours_per_week);
+  out.ineligible_reason = IneligibleReason(request, specialist, distance_km, available_hours_per_week);
   if (!out.ineligible_reason.empty()) return out;
   out.eligible = true;
 
@@ -79,8 +87,9 @@ MatchScore ScoreMatch(const v1::SupportRequest& request, const v1::Specialist& s
   const double wanted = request.hours_per_week();
   const double fit = wanted > 0 ? std::min(1.0, available_hours_per_week / wanted) : 1.0;
   const double capacity_points = kCapacityPoints * fit;
-  out.reasons.push_back(absl::StrCat("capacity ", Num(available_hours_per_week), " of ", Num(wanted),
-                                     " hours per week (", Num(capacity_points), " of 30)"));
+  out.reasons.push_back(absl::StrCat("capacity ", Num(available_hours_per_week),
+                                     " hours per week free for ", Num(wanted), " needed (",
+                                     Num(capacity_points), " of 30)"));
 
   // Specialisms: the share of the requested ones the specialist has.
   double specialism_points = kSpecialismPoints;

@@ -56,10 +56,11 @@ int RunGet(const GetOptions& o, const Context& ctx) {
       {"contact", absl::StrJoin({s.work_contact().email(), s.work_contact().phone(),
                                  s.work_contact().team()}, " | ")},
       {"visibility", registry::v1::Visibility_Name(s.visibility())},
-      {"hours_per_week", absl::StrFormat("%s contracted, %s committed, %s available",
-                                         Hours(c.contracted_hours_per_week()),
-                                         Hours(c.committed_hours_per_week()),
-                                         Hours(c.available_hours_per_week()))},
+      {"hours_per_week",
+       absl::StrFormat("%s contracted, %s committed, %s shared with other authorities, %s available",
+                       Hours(c.contracted_hours_per_week()), Hours(c.committed_hours_per_week()),
+                       Hours(c.shared_committed_hours_per_week()),
+                       Hours(c.available_hours_per_week()))},
       {"caseload", absl::StrFormat("%d of %d", c.current_caseload(), c.max_caseload())},
       {"waiting_weeks", std::to_string(c.waiting_time_weeks())},
       {"next_available", Date(c.next_available_date())},
@@ -70,6 +71,17 @@ int RunGet(const GetOptions& o, const Context& ctx) {
                                          absl::UTCTimeZone())},
       {"etag", s.etag()},
   };
+  // Hours offered to or committed for other authorities' support requests.
+  for (const registry::v1::CapacityCommitment& commitment : s.commitments()) {
+    table.rows.push_back(
+        {"commitment",
+         absl::StrFormat("%s: %s, %s h/wk for %s (%s), %s to %s",
+                         commitment.name().substr(commitment.name().rfind('/') + 1),
+                         registry::v1::CapacityCommitment::State_Name(commitment.state()),
+                         Hours(commitment.hours_per_week()), commitment.requesting_authority(),
+                         AuthorityName(commitment.requesting_authority()), Date(commitment.start_date()),
+                         Date(commitment.end_date()))});
+  }
   table.Print(ctx.format(), *ctx.out);
   return kExitOk;
 }

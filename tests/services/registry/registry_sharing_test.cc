@@ -1038,7 +1038,7 @@ TEST_F(SharingTest, SuggestProvidersRanksEligibleSpecialists) {
   EXPECT_NEAR(s0.distance_km(), 0, 1e-6);
   EXPECT_DOUBLE_EQ(s0.available_hours_per_week(), 10);
   EXPECT_NEAR(s0.score(), 100, 1e-9);
-  EXPECT_THAT(s0.reasons(), ElementsAre("distance 0.0 km (35.0 of 35)", "capacity 10.0 of 4.0 hours per week (30.0 of 30)",
+  EXPECT_THAT(s0.reasons(), ElementsAre("distance 0.0 km (35.0 of 35)", "capacity 10.0 hours per week free for 4.0 needed (30.0 of 30)",
                                         "specialisms 1 of 1 requested (20.0 of 20)", "works in primary (15.0 of 15)"));
 
   // The own authority's specialist not accepting external requests is
@@ -1046,7 +1046,7 @@ TEST_F(SharingTest, SuggestProvidersRanksEligibleSpecialists) {
   const auto& s1 = response.suggestions(1);
   EXPECT_EQ(s1.specialist().name(), own_closed);
   EXPECT_NEAR(s1.score(), 35 + 22.5, 1e-9);
-  EXPECT_THAT(s1.reasons(), ElementsAre("distance 0.0 km (35.0 of 35)", "capacity 3.0 of 4.0 hours per week (22.5 of 30)",
+  EXPECT_THAT(s1.reasons(), ElementsAre("distance 0.0 km (35.0 of 35)", "capacity 3.0 hours per week free for 4.0 needed (22.5 of 30)",
                                         "specialisms 0 of 1 requested (0.0 of 20)",
                                         "does not work in primary or its phase (0.0 of 15)"));
 
@@ -1056,7 +1056,7 @@ TEST_F(SharingTest, SuggestProvidersRanksEligibleSpecialists) {
   EXPECT_NEAR(s2.distance_km(), 26.03, 0.05);
   EXPECT_NEAR(s2.score(), 35 * (150 - s2.distance_km()) / 140 + 15 + 0 + 7.5, 1e-9);
   ASSERT_EQ(s2.reasons_size(), 4);
-  EXPECT_EQ(s2.reasons(1), "capacity 2.0 of 4.0 hours per week (15.0 of 30)");
+  EXPECT_EQ(s2.reasons(1), "capacity 2.0 hours per week free for 4.0 needed (15.0 of 30)");
   EXPECT_EQ(s2.reasons(3), "works in the same phase as primary (7.5 of 15)");
   EXPECT_GT(s1.score(), s2.score());
 

@@ -54,7 +54,7 @@ TEST(ScoreMatchTest, WorkedExampleEightyKilometres) {
   // setting:    works in primary      = 15
   // total:      17.5 + 18 + 10 + 15   = 60.5
   EXPECT_DOUBLE_EQ(m.score, 60.5);
-  EXPECT_THAT(m.reasons, ElementsAre("distance 80.0 km (17.5 of 35)", "capacity 6.0 of 10.0 hours per week (18.0 of 30)",
+  EXPECT_THAT(m.reasons, ElementsAre("distance 80.0 km (17.5 of 35)", "capacity 6.0 hours per week free for 10.0 needed (18.0 of 30)",
                                      "specialisms 1 of 2 requested (10.0 of 20)", "works in primary (15.0 of 15)"));
 }
 
@@ -121,7 +121,7 @@ INSTANTIATE_TEST_SUITE_P(
                   },
                   60, 10, 77.5, "distance 60.0 km (22.5 of 35)"},
         // 30 * 2.5 / 10 = 7.5; 35 + 7.5 + 10 + 15 = 67.5
-        ScoreCase{"QuarterOfTheHours", NoChange, 0, 2.5, 67.5, "capacity 2.5 of 10.0 hours per week (7.5 of 30)"},
+        ScoreCase{"QuarterOfTheHours", NoChange, 0, 2.5, 67.5, "capacity 2.5 hours per week free for 10.0 needed (7.5 of 30)"},
         // Both specialisms: 20; 35 + 30 + 20 + 15 = 100
         ScoreCase{"PerfectMatch", [](auto*, auto* s) { s->add_specialisms("physical-disability"); }, 0, 10, 100,
                   "specialisms 2 of 2 requested (20.0 of 20)"},
@@ -165,7 +165,7 @@ INSTANTIATE_TEST_SUITE_P(
                     s->clear_settings();
                     s->add_settings("home-community");
                   },
-                  80, 3, 60, "capacity 3.0 of 4.0 hours per week (22.5 of 30)"}),
+                  80, 3, 60, "capacity 3.0 hours per week free for 4.0 needed (22.5 of 30)"}),
     [](const auto& p) { return std::string(p.param.name); });
 
 struct EligibilityCase {
@@ -202,6 +202,22 @@ INSTANTIATE_TEST_SUITE_P(
         EligibilityCase{"OtherRole", [](auto*, auto* s) { s->set_role("physiotherapist"); }, 5,
                         "role is physiotherapist, not occupational-therapist"},
         EligibilityCase{"NoHours", NoChange, 0, "no available hours per week"},
+        // The need is 20 km away (see DecidesEligibility).
+        EligibilityCase{"InPersonOnlyBeyondTravelRadius",
+                        [](auto*, auto* s) {
+                          s->clear_delivery_modes();
+                          s->add_delivery_modes(v1::DELIVERY_MODE_IN_PERSON);
+                          s->set_travel_radius_km(15);
+                        },
+                        5, "works in person only, within 15.0 km; the need is 20.0 km away"},
+        EligibilityCase{"RemoteToo",
+                        [](auto*, auto* s) {
+                          s->clear_delivery_modes();
+                          s->add_delivery_modes(v1::DELIVERY_MODE_IN_PERSON);
+                          s->add_delivery_modes(v1::DELIVERY_MODE_REMOTE);
+                          s->set_travel_radius_km(15);
+                        },
+                        5, nullptr},
         EligibilityCase{"NegativeHours", NoChange, -1, "no available hours per week"},
         EligibilityCase{"OtherAuthorityNotAccepting", [](auto*, auto* s) { s->set_owning_authority("E06000002"); },
                         5, "not accepting requests from other authorities"},
