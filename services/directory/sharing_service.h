@@ -79,6 +79,7 @@ class DirectorySharingService final : public registry::v1::CapacitySharingServic
       grpc::CallbackServerContext* ctx, const registry::v1::WatchCapacityRequest* request) override;
 
  private:
+  class MergedWatch;
   using Backend = DirectoryService::Backend;
   // Refuses per the CallGate, else runs `work` on the executor and finishes
   // with its status.

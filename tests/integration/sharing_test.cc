@@ -4,6 +4,8 @@
 // the race for the same hours are all exercised over gRPC.
 
 #include <atomic>
+#include <csignal>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -407,6 +409,90 @@ TEST_F(SharingTest, CapacityWatchAtARegistry) {
   EXPECT_FALSE(update.snapshot());
   EXPECT_EQ(update.specialist(), provider.name());
   EXPECT_DOUBLE_EQ(update.contracted_hours_per_week(), 10 + kChanges);
+  resume_ctx.TryCancel();
+  (void)resumed->Finish();
+}
+
+TEST_F(SharingTest, DirectoryMergesTheRegionsWatchesAndSurvivesARegionGoingDown) {
+  const v1::Specialist leeds = CreateProvider(10);
+  // A North East specialist too (created by Durham).
+  v1::Specialist durham;
+  {
+    v1::CreateSpecialistRequest create;
+    create.set_parent("regions/north-east");
+    *create.mutable_specialist() = leeds;
+    create.mutable_specialist()->clear_name();
+    create.mutable_specialist()->clear_etag();
+    create.mutable_specialist()->clear_commitments();
+    create.mutable_specialist()->set_owning_authority(kDurham);
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(Registry(absl::StrCat("authority/", kDurham))->CreateSpecialist(&ctx, create, &durham).ok());
+  }
+  auto stub = Sharing("coordinator/E12000001");
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  v1::WatchCapacityRequest request;
+  request.set_parent("regions/-");
+  request.add_roles("speech-language-therapist");
+  auto reader = stub->WatchCapacity(&ctx, request);
+  // The snapshot holds both regions' specialists, then one end marker.
+  std::set<std::string> seen;
+  v1::CapacityUpdate update;
+  int ends = 0;
+  while (ends == 0 && reader->Read(&update)) {
+    if (!update.specialist().empty()) seen.insert(update.specialist());
+    EXPECT_TRUE(update.snapshot());
+    ends += update.snapshot_end();
+  }
+  EXPECT_EQ(seen, (std::set<std::string>{leeds.name(), durham.name()}));
+  EXPECT_EQ(ends, 1);
+  const std::string after_snapshot = update.resume_token();
+  EXPECT_THAT(after_snapshot, ::testing::StartsWith("d1."));
+
+  auto change = [&](const v1::Specialist& s, const std::string& authority, double hours) {
+    v1::UpdateCapacityRequest req;
+    req.set_name(s.name());
+    req.mutable_capacity()->set_contracted_hours_per_week(hours);
+    req.mutable_capacity()->set_accepting_external_requests(true);
+    v1::Specialist out;
+    grpc::ClientContext c;
+    return Registry(absl::StrCat("authority/", authority))->UpdateCapacity(&c, req, &out);
+  };
+  // A slow reader: many changes while nothing is read. Every change is
+  // accounted for (folded by the registry's watch) and the last value wins.
+  constexpr int kChanges = 60;
+  for (int i = 1; i <= kChanges; ++i) ASSERT_TRUE(change(leeds, kLeeds, 10 + i).ok());
+  int folded = 0;
+  while (folded < kChanges && reader->Read(&update)) {
+    EXPECT_EQ(update.specialist(), leeds.name());
+    EXPECT_FALSE(update.snapshot());
+    folded += update.coalesced();
+  }
+  EXPECT_EQ(folded, kChanges);
+  EXPECT_DOUBLE_EQ(update.contracted_hours_per_week(), 10 + kChanges);
+
+  // The North East registry goes away: Yorkshire's changes still arrive.
+  registries_[0]->process().Signal(SIGKILL);
+  ASSERT_TRUE(change(leeds, kLeeds, 99).ok());
+  ASSERT_TRUE(reader->Read(&update));
+  EXPECT_EQ(update.specialist(), leeds.name());
+  EXPECT_DOUBLE_EQ(update.contracted_hours_per_week(), 99);
+  const std::string resume = update.resume_token();
+  ctx.TryCancel();
+  (void)reader->Finish();
+
+  // Resuming from the merged token replays Yorkshire from where it was (no
+  // snapshot there); the North East, still down, is retried in the
+  // background without holding the others up.
+  ASSERT_TRUE(change(leeds, kLeeds, 77).ok());
+  grpc::ClientContext resume_ctx;
+  resume_ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  request.set_resume_token(resume);
+  auto resumed = stub->WatchCapacity(&resume_ctx, request);
+  ASSERT_TRUE(resumed->Read(&update));
+  EXPECT_FALSE(update.snapshot());
+  EXPECT_EQ(update.specialist(), leeds.name());
+  EXPECT_DOUBLE_EQ(update.contracted_hours_per_week(), 77);
   resume_ctx.TryCancel();
   (void)resumed->Finish();
 }
