@@ -326,6 +326,51 @@ TEST_F(SharingTest, DeclineWithdrawEscalateAndIllegalTransitions) {
   }
 }
 
+TEST_F(SharingTest, OnlyOfficersAndCoordinatorsShareAndEachActsOnlyForItsOwn) {
+  const v1::SupportRequest need = CreateRequest(kDurham, 2);
+  v1::ListSupportRequestsRequest list;
+  list.set_parent("regions/-");
+  // Importers and administrators may not use the sharing service at all.
+  for (const char* caller : {"importer/E06000047", "admin/test"}) {
+    v1::ListSupportRequestsResponse out;
+    grpc::ClientContext ctx;
+    EXPECT_EQ(Sharing(caller)->ListSupportRequests(&ctx, list, &out).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED) << caller;
+  }
+  {
+    auto anonymous = v1::CapacitySharingService::NewStub(grpc::CreateChannel(
+        directory_->address(), grpc::InsecureChannelCredentials()));
+    v1::ListSupportRequestsResponse out;
+    grpc::ClientContext ctx;
+    EXPECT_EQ(anonymous->ListSupportRequests(&ctx, list, &out).error_code(),
+              grpc::StatusCode::UNAUTHENTICATED);
+  }
+  // Every authority may read requests (providers must see them)...
+  {
+    v1::ListSupportRequestsResponse out;
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(Sharing(absl::StrCat("authority/", kLeeds))->ListSupportRequests(&ctx, list, &out).ok());
+    ASSERT_EQ(out.support_requests_size(), 1);
+  }
+  // ...but only Durham, or the North East's coordinator, acts on Durham's.
+  for (const char* caller : {"authority/E08000035", "coordinator/E12000003", "authority/E06000001"}) {
+    v1::WithdrawSupportRequestRequest withdraw;
+    withdraw.set_name(need.name());
+    v1::SupportRequest out;
+    grpc::ClientContext ctx;
+    EXPECT_EQ(Sharing(caller)->WithdrawSupportRequest(&ctx, withdraw, &out).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED) << caller;
+  }
+  EXPECT_EQ(GetRequest(need.name()).state(), v1::SUPPORT_REQUEST_STATE_OPEN);
+  v1::EscalateSupportRequestRequest escalate;
+  escalate.set_name(need.name());
+  escalate.set_reason("no capacity in the region");
+  v1::SupportRequest out;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(Sharing("coordinator/E12000001")->EscalateSupportRequest(&ctx, escalate, &out).ok());
+  EXPECT_EQ(out.state(), v1::SUPPORT_REQUEST_STATE_UNMET);
+}
+
 TEST_F(SharingTest, EquityReportAcrossRegions) {
   CreateProvider(10);
   CreateProvider(5);
