@@ -85,6 +85,36 @@ std::unique_ptr<grpc::ClientContext> DirectorySharingService::Child(grpc::Callba
   return directory_->ChildContext(ctx, fan_out);
 }
 
+grpc::Status DirectorySharingService::Resolve(grpc::CallbackServerContext* ctx, std::string* name) const {
+  constexpr absl::string_view kAnyRegion = "regions/-/supportRequests/";
+  if (!absl::StartsWith(*name, kAnyRegion)) return grpc::Status::OK;
+  const std::string id = name->substr(kAnyRegion.size());
+  std::vector<v1::SupportRequest> answers;
+  std::vector<grpc::Status> statuses;
+  FanOut(ctx,
+         [&](const Backend& b, grpc::ClientContext* c, v1::SupportRequest* out,
+             std::function<void(grpc::Status)> done) {
+           auto get = std::make_shared<v1::GetSupportRequestRequest>();
+           get->set_name(absl::StrCat(b.region->resource_name(), "/supportRequests/", id));
+           b.sharing->async()->GetSupportRequest(
+               c, get.get(), out, [get, done = std::move(done)](grpc::Status s) { done(std::move(s)); });
+         },
+         &answers, &statuses);
+  bool all_answered = true;
+  for (size_t i = 0; i < answers.size(); ++i) {
+    if (statuses[i].ok()) {
+      *name = answers[i].name();
+      return grpc::Status::OK;
+    }
+    if (statuses[i].error_code() != grpc::StatusCode::NOT_FOUND) all_answered = false;
+  }
+  // Ids are unique across regions; "not found" is certain only when every
+  // region said so.
+  return all_answered ? Error(absl::NotFoundError(absl::StrCat(*name, " does not exist")))
+                      : Error(absl::UnavailableError(absl::StrCat(
+                            *name, " was not found in the regions that answered; some did not")));
+}
+
 template <typename Response, typename Call>
 void DirectorySharingService::FanOut(grpc::CallbackServerContext* ctx, Call call,
                                      std::vector<Response>* responses,
@@ -127,10 +157,12 @@ grpc::ServerUnaryReactor* DirectorySharingService::GetSupportRequest(
     grpc::CallbackServerContext* ctx, const v1::GetSupportRequestRequest* request,
     v1::SupportRequest* response) {
   return Run(ctx, [=, this]() {
+    auto req = std::make_shared<v1::GetSupportRequestRequest>(*request);
+    if (grpc::Status found = Resolve(ctx, req->mutable_name()); !found.ok()) return found;
     grpc::Status error;
-    const Backend* backend = ForName(request->name(), "name", &error);
+    const Backend* backend = ForName(req->name(), "name", &error);
     if (!backend) return error;
-    return EXPERTISE_SYNC(backend, GetSupportRequest, Child(ctx, false).get(), *request, response);
+    return EXPERTISE_SYNC(backend, GetSupportRequest, Child(ctx, false).get(), *req, response);
   });
 }
 
@@ -174,18 +206,20 @@ grpc::ServerUnaryReactor* DirectorySharingService::OfferSupport(
     grpc::CallbackServerContext* ctx, const v1::OfferSupportRequest* request,
     v1::SupportRequest* response) {
   return Run(ctx, [=, this]() {
+    auto req = std::make_shared<v1::OfferSupportRequest>(*request);
+    if (grpc::Status found = Resolve(ctx, req->mutable_name()); !found.ok()) return found;
     grpc::Status error;
-    const Backend* requester = ForName(request->name(), "name", &error);
+    const Backend* requester = ForName(req->name(), "name", &error);
     if (!requester) return error;
-    const Backend* provider = ForName(request->offer().specialist(), "offer.specialist", &error);
+    const Backend* provider = ForName(req->offer().specialist(), "offer.specialist", &error);
     if (!provider) return error;
     v1::GetSupportRequestRequest get;
-    get.set_name(request->name());
+    get.set_name(req->name());
     v1::SupportRequest need;
     grpc::Status status = EXPERTISE_SYNC(requester, GetSupportRequest, Child(ctx, false).get(), get, &need);
     if (!status.ok()) return status;
     v1::GetSpecialistRequest get_specialist;
-    get_specialist.set_name(request->offer().specialist());
+    get_specialist.set_name(req->offer().specialist());
     v1::Specialist specialist;
     status = FromRegion(provider->region->resource_name(),
                         provider->stub->GetSpecialist(Child(ctx, false).get(), get_specialist, &specialist));
@@ -196,21 +230,21 @@ grpc::ServerUnaryReactor* DirectorySharingService::OfferSupport(
     v1::CapacityCommitment* c = create.mutable_commitment();
     c->set_support_request(need.name());
     c->set_requesting_authority(need.requesting_authority());
-    c->set_hours_per_week(request->offer().hours_per_week() > 0 ? request->offer().hours_per_week()
+    c->set_hours_per_week(req->offer().hours_per_week() > 0 ? req->offer().hours_per_week()
                                                                 : need.hours_per_week());
     *c->mutable_start_date() = need.start_date();
     *c->mutable_end_date() = sharing::PeriodEnd(need.start_date(), need.weeks());
     // A retry (same specialist, no offer recorded since) finds the same
     // commitment; a later offer of the same specialist gets a new one.
-    create.set_request_id(request->request_id().empty()
+    create.set_request_id(req->request_id().empty()
                               ? absl::StrFormat("offer-%016x-%d", Fnv1a64(specialist.name()),
                                                 need.offers_size())
-                              : request->request_id());
+                              : req->request_id());
     v1::CapacityCommitment commitment;
     status = EXPERTISE_SYNC(provider, CreateCapacityCommitment, Child(ctx, false).get(), create, &commitment);
     if (!status.ok()) return status;
 
-    v1::OfferSupportRequest offer = *request;
+    v1::OfferSupportRequest offer = *req;
     offer.set_commitment(commitment.name());
     offer.mutable_offer()->set_specialist(specialist.name());
     offer.mutable_offer()->set_provider_authority(specialist.owning_authority());
@@ -223,20 +257,22 @@ grpc::ServerUnaryReactor* DirectorySharingService::AcceptOffer(
     grpc::CallbackServerContext* ctx, const v1::AcceptOfferRequest* request,
     v1::SupportRequest* response) {
   return Run(ctx, [=, this]() {
+    auto req = std::make_shared<v1::AcceptOfferRequest>(*request);
+    if (grpc::Status found = Resolve(ctx, req->mutable_name()); !found.ok()) return found;
     grpc::Status error;
-    const Backend* requester = ForName(request->name(), "name", &error);
+    const Backend* requester = ForName(req->name(), "name", &error);
     if (!requester) return error;
-    if (request->request_id().empty()) {
+    if (req->request_id().empty()) {
       return Error(InvalidFieldError("request_id", "is required: a retry with the same id is then safe"));
     }
     v1::GetSupportRequestRequest get;
-    get.set_name(request->name());
+    get.set_name(req->name());
     v1::SupportRequest need;
     grpc::Status status = EXPERTISE_SYNC(requester, GetSupportRequest, Child(ctx, false).get(), get, &need);
     if (!status.ok()) return status;
     const v1::SupportOffer* offer = nullptr;
     for (const v1::SupportOffer& o : need.offers()) {
-      if (o.offer_id() == request->offer_id()) offer = &o;
+      if (o.offer_id() == req->offer_id()) offer = &o;
     }
     if (offer != nullptr) {
       const Backend* provider = ForName(offer->commitment(), "offer_id", &error);
@@ -245,13 +281,13 @@ grpc::ServerUnaryReactor* DirectorySharingService::AcceptOffer(
         // The race is decided here, atomically, in the provider's region.
         v1::ConfirmCapacityCommitmentRequest confirm;
         confirm.set_name(offer->commitment());
-        confirm.set_request_id(request->request_id());
-        confirm.set_support_request(request->name());
+        confirm.set_request_id(req->request_id());
+        confirm.set_support_request(req->name());
         v1::CapacityCommitment committed;
         status = EXPERTISE_SYNC(provider, ConfirmCapacityCommitment, Child(ctx, false).get(), confirm,
                                 &committed);
         if (!status.ok()) return status;
-        status = EXPERTISE_SYNC(requester, AcceptOffer, Child(ctx, false).get(), *request, response);
+        status = EXPERTISE_SYNC(requester, AcceptOffer, Child(ctx, false).get(), *req, response);
         const grpc::StatusCode code = status.error_code();
         if (code == grpc::StatusCode::FAILED_PRECONDITION || code == grpc::StatusCode::NOT_FOUND ||
             code == grpc::StatusCode::PERMISSION_DENIED || code == grpc::StatusCode::INVALID_ARGUMENT) {
@@ -273,7 +309,7 @@ grpc::ServerUnaryReactor* DirectorySharingService::AcceptOffer(
     }
     // Same region: the registry confirms and records in one call. Unknown
     // offers get the registry's own NOT_FOUND.
-    return EXPERTISE_SYNC(requester, AcceptOffer, Child(ctx, false).get(), *request, response);
+    return EXPERTISE_SYNC(requester, AcceptOffer, Child(ctx, false).get(), *req, response);
   });
 }
 
@@ -302,16 +338,18 @@ std::vector<std::string> RemoteCommitments(const v1::SupportRequest& before, con
   grpc::ServerUnaryReactor* DirectorySharingService::Method(                                        \
       grpc::CallbackServerContext* ctx, const v1::Request* request, v1::SupportRequest* response) { \
     return Run(ctx, [=, this]() {                                                                   \
+      auto req = std::make_shared<v1::Request>(*request);                                           \
+      if (grpc::Status found = Resolve(ctx, req->mutable_name()); !found.ok()) return found;        \
       grpc::Status error;                                                                           \
-      const Backend* requester = ForName(request->name(), "name", &error);                          \
+      const Backend* requester = ForName(req->name(), "name", &error);                          \
       if (!requester) return error;                                                                 \
       v1::GetSupportRequestRequest get;                                                             \
-      get.set_name(request->name());                                                                \
+      get.set_name(req->name());                                                                \
       v1::SupportRequest before;                                                                    \
       grpc::Status status =                                                                         \
           EXPERTISE_SYNC(requester, GetSupportRequest, Child(ctx, false).get(), get, &before);     \
       if (!status.ok()) return status;                                                              \
-      status = EXPERTISE_SYNC(requester, Method, Child(ctx, false).get(), *request, response);      \
+      status = EXPERTISE_SYNC(requester, Method, Child(ctx, false).get(), *req, response);      \
       if (!status.ok()) return status;                                                              \
       const bool accepted = before.state() == v1::SUPPORT_REQUEST_STATE_ACCEPTED ||                 \
                             before.state() == v1::SUPPORT_REQUEST_STATE_ACTIVE;                     \
@@ -417,18 +455,20 @@ grpc::ServerUnaryReactor* DirectorySharingService::SuggestProviders(
     grpc::CallbackServerContext* ctx, const v1::SuggestProvidersRequest* request,
     v1::SuggestProvidersResponse* response) {
   return Run(ctx, [=, this]() {
+    auto req = std::make_shared<v1::SuggestProvidersRequest>(*request);
+    if (grpc::Status found = Resolve(ctx, req->mutable_name()); !found.ok()) return found;
     grpc::Status error;
-    const Backend* requester = ForName(request->name(), "name", &error);
+    const Backend* requester = ForName(req->name(), "name", &error);
     if (!requester) return error;
-    if (request->max_suggestions() < 0) {
+    if (req->max_suggestions() < 0) {
       return Error(InvalidFieldError("max_suggestions", "must not be negative"));
     }
     v1::GetSupportRequestRequest get;
-    get.set_name(request->name());
+    get.set_name(req->name());
     v1::SupportRequest need;
     grpc::Status status = EXPERTISE_SYNC(requester, GetSupportRequest, Child(ctx, false).get(), get, &need);
     if (!status.ok()) return status;
-    v1::SuggestProvidersRequest one = *request;
+    v1::SuggestProvidersRequest one = *req;
     *one.mutable_support_request() = need;
     std::vector<v1::SuggestProvidersResponse> answers;
     std::vector<grpc::Status> statuses;
@@ -447,7 +487,7 @@ grpc::ServerUnaryReactor* DirectorySharingService::SuggestProviders(
       for (auto& s : *answers[i].mutable_suggestions()) merged.push_back(std::move(s));
     }
     sharing::RankSuggestions(&merged);
-    const int limit = request->max_suggestions() == 0 ? 10 : std::min(request->max_suggestions(), 100);
+    const int limit = req->max_suggestions() == 0 ? 10 : std::min(req->max_suggestions(), 100);
     if (static_cast<int>(merged.size()) > limit) merged.resize(limit);
     for (auto& s : merged) *response->add_suggestions() = std::move(s);
     return grpc::Status::OK;

@@ -89,6 +89,9 @@ class DirectorySharingService final : public registry::v1::CapacitySharingServic
   const Backend* ForName(const std::string& name, const char* field, grpc::Status* error) const;
   const Backend* ForParent(const std::string& parent, const char* field, grpc::Status* error) const;
   std::unique_ptr<grpc::ClientContext> Child(grpc::CallbackServerContext* ctx, bool fan_out) const;
+  // Replaces a request named in any region (`regions/-/supportRequests/{id}`)
+  // by its full name, asking every region; other names stay as they are.
+  grpc::Status Resolve(grpc::CallbackServerContext* ctx, std::string* name) const;
   // Calls `call(backend, context, &responses[i])` on every region at once and
   // waits; statuses[i] per region.
   template <typename Response, typename Call>

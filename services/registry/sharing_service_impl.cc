@@ -142,19 +142,16 @@ EXPERTISE_SHARING_UNARY(CreateSupportRequest, CreateSupportRequestRequest, Suppo
                           absl::Status status =
                               Store(r.CreateSupportRequest(*request, call.access), response);
                           if (status.ok()) call.changed.push_back(response->name());
-                          (void)this;
                           return status;
                         })
 EXPERTISE_SHARING_UNARY(GetSupportRequest, GetSupportRequestRequest, SupportRequest, Audited::kNo,
                         request->name(), {
                           (void)call;
-                          (void)this;
                           return Store(r.GetSupportRequest(*request), response);
                         })
 EXPERTISE_SHARING_UNARY(ListSupportRequests, ListSupportRequestsRequest,
                         ListSupportRequestsResponse, Audited::kNo, request->parent(), {
                           (void)call;
-                          (void)this;
                           return Store(r.ListSupportRequests(*request), response);
                         })
 EXPERTISE_SHARING_UNARY(SuggestProviders, SuggestProvidersRequest, SuggestProvidersResponse,
@@ -168,38 +165,31 @@ EXPERTISE_SHARING_UNARY(SuggestProviders, SuggestProvidersRequest, SuggestProvid
                         })
 EXPERTISE_SHARING_UNARY(OfferSupport, OfferSupportRequest, SupportRequest, Audited::kChange,
                         request->name(), {
-                          (void)this;
                           call.changed.push_back(request->commitment());
                           return Store(r.OfferSupport(*request, call.access), response);
                         })
 EXPERTISE_SHARING_UNARY(AcceptOffer, AcceptOfferRequest, SupportRequest, Audited::kChange,
                         request->name(), {
-                          (void)this;
                           return Store(r.AcceptOffer(*request, call.access), response);
                         })
 EXPERTISE_SHARING_UNARY(DeclineOffers, DeclineOffersRequest, SupportRequest, Audited::kChange,
                         request->name(), {
-                          (void)this;
                           return Store(r.DeclineOffers(*request, call.access), response);
                         })
 EXPERTISE_SHARING_UNARY(WithdrawSupportRequest, WithdrawSupportRequestRequest, SupportRequest,
                         Audited::kChange, request->name(), {
-                          (void)this;
                           return Store(r.WithdrawSupportRequest(*request, call.access), response);
                         })
 EXPERTISE_SHARING_UNARY(CompleteSupportRequest, CompleteSupportRequestRequest, SupportRequest,
                         Audited::kChange, request->name(), {
-                          (void)this;
                           return Store(r.CompleteSupportRequest(*request, call.access), response);
                         })
 EXPERTISE_SHARING_UNARY(EscalateSupportRequest, EscalateSupportRequestRequest, SupportRequest,
                         Audited::kChange, request->name(), {
-                          (void)this;
                           return Store(r.EscalateSupportRequest(*request, call.access), response);
                         })
 EXPERTISE_SHARING_UNARY(CreateCapacityCommitment, CreateCapacityCommitmentRequest,
                         CapacityCommitment, Audited::kChange, request->parent(), {
-                          (void)this;
                           absl::Status status =
                               Store(r.CreateCapacityCommitment(*request, call.access), response);
                           if (status.ok()) call.changed.push_back(response->name());
@@ -207,24 +197,20 @@ EXPERTISE_SHARING_UNARY(CreateCapacityCommitment, CreateCapacityCommitmentReques
                         })
 EXPERTISE_SHARING_UNARY(ConfirmCapacityCommitment, ConfirmCapacityCommitmentRequest,
                         CapacityCommitment, Audited::kChange, request->name(), {
-                          (void)this;
                           return Store(r.ConfirmCapacityCommitment(*request, call.access), response);
                         })
 EXPERTISE_SHARING_UNARY(ReleaseCapacityCommitment, ReleaseCapacityCommitmentRequest,
                         CapacityCommitment, Audited::kChange, request->name(), {
-                          (void)this;
                           return Store(r.ReleaseCapacityCommitment(*request, call.access), response);
                         })
 EXPERTISE_SHARING_UNARY(GetUnmetNeedReport, GetUnmetNeedReportRequest, UnmetNeedReport,
                         Audited::kNo, request->parent(), {
                           (void)call;
-                          (void)this;
                           return Store(r.GetUnmetNeedReport(*request), response);
                         })
 EXPERTISE_SHARING_UNARY(GetEquityReport, GetEquityReportRequest, EquityReport, Audited::kNo,
                         request->parent(), {
                           (void)call;
-                          (void)this;
                           return Store(r.GetEquityReport(*request), response);
                         })
 

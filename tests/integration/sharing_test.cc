@@ -169,6 +169,17 @@ TEST_F(SharingTest, OfferAcceptAndCompleteAcrossTwoRegions) {
   const v1::Specialist provider = CreateProvider(10);
   v1::SupportRequest need = CreateRequest(kDurham, 6);
   EXPECT_EQ(need.state(), v1::SUPPORT_REQUEST_STATE_OPEN);
+  // The directory finds a request by its id alone.
+  {
+    const std::string id = need.name().substr(need.name().rfind('/') + 1);
+    EXPECT_EQ(GetRequest("regions/-/supportRequests/" + id).name(), need.name());
+    v1::GetSupportRequestRequest missing;
+    missing.set_name("regions/-/supportRequests/r-0000000000000000");
+    v1::SupportRequest out;
+    grpc::ClientContext ctx;
+    EXPECT_EQ(Sharing("coordinator/E12000001")->GetSupportRequest(&ctx, missing, &out).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
 
   // Matching ranks the Leeds therapist, with reasons.
   {
