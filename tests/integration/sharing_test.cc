@@ -216,6 +216,34 @@ TEST_F(SharingTest, OfferAcceptAndCompleteAcrossTwoRegions) {
   ASSERT_EQ(after.commitments_size(), 1);
   EXPECT_EQ(after.commitments(0).state(), v1::CapacityCommitment::COMMITTED);
 
+  // Every step is in the audit trails: the request's in its region, the
+  // commitment's in the provider's, each naming the caller the directory
+  // acted for.
+  auto trail = [&](const std::string& region, const std::string& coordinator, const std::string& prefix) {
+    v1::ListAuditRecordsRequest list;
+    list.set_parent(region);
+    list.set_resource_prefix(prefix);
+    list.set_page_size(1000);
+    v1::ListAuditRecordsResponse records;
+    grpc::ClientContext ctx;
+    EXPECT_TRUE(Registry(coordinator)->ListAuditRecords(&ctx, list, &records).ok());
+    std::vector<std::string> seen;
+    for (const auto& r : records.audit_records()) {
+      seen.push_back(absl::StrCat(r.actor(), " ", r.action(), " ", r.phase(), " ", r.outcome()));
+    }
+    return seen;
+  };
+  EXPECT_THAT(trail("regions/north-east", "coordinator/E12000001", need.name()),
+              ::testing::IsSupersetOf({"authority/E06000047 CreateSupportRequest outcome OK",
+                                       "authority/E08000035 OfferSupport outcome OK",
+                                       "authority/E06000047 AcceptOffer outcome OK"}));
+  // Hartlepool's refused acceptance stopped at the first step, in the
+  // provider's region.
+  EXPECT_THAT(trail("regions/yorkshire-and-the-humber", "coordinator/E12000003", provider.name() + "/"),
+              ::testing::IsSupersetOf({"authority/E08000035 CreateCapacityCommitment outcome OK",
+                                       "authority/E06000001 ConfirmCapacityCommitment outcome PERMISSION_DENIED",
+                                       "authority/E06000047 ConfirmCapacityCommitment outcome OK"}));
+
   // A retry with the same request id is safe: same answer, hours taken once.
   ASSERT_TRUE(Accept(kDurham, need.name(), "o-1", "accept-1", &out).ok());
   EXPECT_DOUBLE_EQ(GetSpecialist(provider.name()).capacity().available_hours_per_week(), 4);
