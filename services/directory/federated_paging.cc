@@ -1,3 +1,4 @@
+#include "services/common/fnv.h"
 #include "services/directory/federated_paging.h"
 
 #include <cstring>
@@ -11,14 +12,6 @@ namespace {
 
 constexpr char kMagic[2] = {'D', '1'};
 constexpr size_t kMaxTokenBytes = 16384;
-
-uint64_t Fnv1a(absl::string_view data, uint64_t hash = 14695981039346656037ull) {
-  for (unsigned char c : data) {
-    hash ^= c;
-    hash *= 1099511628211ull;
-  }
-  return hash;
-}
 
 template <typename T>
 void Append(std::string* out, T value) {
@@ -53,8 +46,8 @@ class Reader {
 };
 
 uint64_t RegionsHash(const std::vector<std::string>& regions) {
-  uint64_t hash = Fnv1a("regions");
-  for (const std::string& r : regions) hash = Fnv1a(r + "\n", hash);
+  uint64_t hash = Fnv1a64(absl::string_view("regions"));
+  for (const std::string& r : regions) hash = Fnv1a64(r + "\n", hash);
   return hash;
 }
 
@@ -81,7 +74,7 @@ absl::StatusOr<FederatedPager> FederatedPager::Resume(std::string_view token, ui
   const absl::string_view body(raw.data(), raw.size() - 4);
   uint32_t check = 0;
   std::memcpy(&check, raw.data() + raw.size() - 4, 4);
-  if (check != static_cast<uint32_t>(Fnv1a(body))) return bad;
+  if (check != static_cast<uint32_t>(Fnv1a64(body))) return bad;
 
   Reader reader(body.substr(2));
   uint64_t token_fingerprint = 0, token_regions = 0;
@@ -131,7 +124,7 @@ std::string FederatedPager::NextToken() const {
     Append(&raw, static_cast<uint16_t>(c.last_name.size()));
     raw += c.last_name;
   }
-  Append(&raw, static_cast<uint32_t>(Fnv1a(raw)));
+  Append(&raw, static_cast<uint32_t>(Fnv1a64(raw)));
   std::string token;
   absl::WebSafeBase64Escape(raw, &token);
   return token;

@@ -1,3 +1,4 @@
+#include "services/common/fnv.h"
 #include "services/directory/sharing_service.h"
 
 #include <algorithm>
@@ -36,15 +37,6 @@ grpc::Status FromRegion(const std::string& region, const grpc::Status& status) {
 
 // Requests a region holds at most, for a national listing gathered whole.
 constexpr int kMaxListedPerRegion = 20000;
-
-uint64_t Fnv1a64(absl::string_view text) {
-  uint64_t hash = 14695981039346656037ull;
-  for (unsigned char c : text) {
-    hash ^= c;
-    hash *= 1099511628211ull;
-  }
-  return hash;
-}
 
 double CreateKey(const v1::SupportRequest& r) {
   return static_cast<double>(r.create_time().seconds()) * 1e6 + r.create_time().nanos() / 1000;

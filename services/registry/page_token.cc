@@ -1,3 +1,4 @@
+#include "services/common/fnv.h"
 #include "services/registry/page_token.h"
 
 #include <cstring>
@@ -14,14 +15,6 @@ namespace expertise::registry {
 namespace {
 
 constexpr char kMagic[2] = {'X', '1'};
-
-uint64_t Fnv1a(std::string_view data, uint64_t hash = 14695981039346656037ull) {
-  for (unsigned char c : data) {
-    hash ^= c;
-    hash *= 1099511628211ull;
-  }
-  return hash;
-}
 
 template <typename T>
 void Append(std::string* out, T value) {
@@ -48,7 +41,7 @@ std::string EncodePageToken(const PageCursor& cursor) {
   Append(&raw, cursor.day);
   Append(&raw, cursor.key);
   raw += cursor.last_name;
-  Append(&raw, static_cast<uint32_t>(Fnv1a(raw)));
+  Append(&raw, static_cast<uint32_t>(Fnv1a64(raw)));
   std::string token;
   absl::WebSafeBase64Escape(ToAbsl(raw), &token);
   return token;
@@ -62,7 +55,7 @@ absl::StatusOr<PageCursor> DecodePageToken(std::string_view token) {
   if (token.size() > 4096 || !absl::WebSafeBase64Unescape(ToAbsl(token), &raw)) return bad;
   if (raw.size() < kHeader + kCheck || raw.compare(0, 2, kMagic, 2) != 0) return bad;
   const std::string_view body(raw.data(), raw.size() - kCheck);
-  if (Read<uint32_t>(raw, raw.size() - kCheck) != static_cast<uint32_t>(Fnv1a(body))) return bad;
+  if (Read<uint32_t>(raw, raw.size() - kCheck) != static_cast<uint32_t>(Fnv1a64(body))) return bad;
   PageCursor cursor;
   cursor.fingerprint = Read<uint64_t>(body, 2);
   cursor.day = Read<int32_t>(body, 10);
@@ -86,7 +79,7 @@ uint64_t RequestFingerprint(const google::protobuf::Message& request) {
     coded.SetSerializationDeterministic(true);
     copy->SerializeToCodedStream(&coded);
   }
-  return Fnv1a(descriptor->full_name(), Fnv1a(bytes));
+  return Fnv1a64(descriptor->full_name(), Fnv1a64(bytes));
 }
 
 }  // namespace expertise::registry

@@ -16,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/civil_time.h"
+#include "services/common/fnv.h"
 #include "services/common/errors.h"
 #include "services/common/status_macros.h"
 #include "services/registry/page_token.h"
@@ -33,17 +34,6 @@ using sharing::Transition;
 constexpr size_t kMaxRequestIdLength = 64;
 constexpr int kDefaultSuggestions = 10;
 constexpr int kMaxSuggestions = 100;
-
-// Stable across processes (unlike absl::Hash), so an id derived from a
-// request id is the same after a restart.
-uint64_t Fnv1a64(absl::string_view text) {
-  uint64_t hash = 14695981039346656037ull;
-  for (unsigned char c : text) {
-    hash ^= c;
-    hash *= 1099511628211ull;
-  }
-  return hash;
-}
 
 std::string DerivedId(absl::string_view prefix, absl::string_view scope, absl::string_view key) {
   return absl::StrFormat("%s%016x", prefix, Fnv1a64(absl::StrCat(scope, "\x1f", key)));
