@@ -74,7 +74,12 @@ const DirectorySharingService::Backend* DirectorySharingService::ForParent(const
 
 std::unique_ptr<grpc::ClientContext> DirectorySharingService::Child(grpc::CallbackServerContext* ctx,
                                                                     bool fan_out) const {
-  return directory_->ChildContext(ctx, fan_out);
+  std::unique_ptr<grpc::ClientContext> child = directory_->ChildContext(ctx, fan_out);
+  // These steps block an executor thread: never wait on a hung registry
+  // for longer than a step may take, even when the caller set no deadline.
+  const auto cap = std::chrono::system_clock::now() + std::chrono::seconds(30);
+  if (child->deadline() > cap) child->set_deadline(cap);
+  return child;
 }
 
 grpc::Status DirectorySharingService::Resolve(grpc::CallbackServerContext* ctx, std::string* name) const {
@@ -98,7 +103,12 @@ grpc::Status DirectorySharingService::Resolve(grpc::CallbackServerContext* ctx, 
       *name = answers[i].name();
       return grpc::Status::OK;
     }
-    if (statuses[i].error_code() != grpc::StatusCode::NOT_FOUND) all_answered = false;
+    const grpc::StatusCode code = statuses[i].error_code();
+    if (code == grpc::StatusCode::INVALID_ARGUMENT || code == grpc::StatusCode::PERMISSION_DENIED ||
+        code == grpc::StatusCode::UNAUTHENTICATED) {
+      return statuses[i];  // the caller's to fix, the same everywhere
+    }
+    if (code != grpc::StatusCode::NOT_FOUND) all_answered = false;
   }
   // Ids are unique across regions; "not found" is certain only when every
   // region said so.
@@ -170,13 +180,15 @@ grpc::ServerUnaryReactor* DirectorySharingService::CreateCapacityCommitment(
 }
 
 grpc::ServerUnaryReactor* DirectorySharingService::ConfirmCapacityCommitment(
-    grpc::CallbackServerContext* ctx, const v1::ConfirmCapacityCommitmentRequest* request,
-    v1::CapacityCommitment* response) {
-  return Run(ctx, [=, this]() {
-    grpc::Status error;
-    const Backend* backend = ForName(request->name(), "name", &error);
-    if (!backend) return error;
-    return EXPERTISE_SYNC(backend, ConfirmCapacityCommitment, Child(ctx, false).get(), *request, response);
+    grpc::CallbackServerContext* ctx, const v1::ConfirmCapacityCommitmentRequest* /*request*/,
+    v1::CapacityCommitment* /*response*/) {
+  // Hours are committed only as the first step of an acceptance
+  // (AcceptOffer), never on their own: a requester could otherwise hold
+  // several providers' hours without accepting any.
+  return Run(ctx, []() {
+    return Error(WithReason(absl::FailedPreconditionError(
+                                "commitments are confirmed by accepting the offer (AcceptOffer)"),
+                            "USE_ACCEPT_OFFER"));
   });
 }
 
@@ -226,11 +238,20 @@ grpc::ServerUnaryReactor* DirectorySharingService::OfferSupport(
                                                                 : need.hours_per_week());
     *c->mutable_start_date() = need.start_date();
     *c->mutable_end_date() = sharing::PeriodEnd(need.start_date(), need.weeks());
-    // A retry (same specialist, no offer recorded since) finds the same
-    // commitment; a later offer of the same specialist gets a new one.
+    // A retry finds the same commitment: the id counts only the earlier,
+    // closed offers of this specialist, so a new offer after one was
+    // declined or withdrawn gets a new commitment.
+    int closed = 0;
+    for (const v1::SupportOffer& o : need.offers()) {
+      if (o.specialist() != specialist.name()) continue;
+      if (o.state() != v1::SupportOffer::CLOSED) {
+        *response = need;  // already offered and still open: a retry
+        return grpc::Status::OK;
+      }
+      ++closed;
+    }
     create.set_request_id(req->request_id().empty()
-                              ? absl::StrFormat("offer-%016x-%d", Fnv1a64(specialist.name()),
-                                                need.offers_size())
+                              ? absl::StrFormat("offer-%016x-%d", Fnv1a64(specialist.name()), closed)
                               : req->request_id());
     v1::CapacityCommitment commitment;
     status = EXPERTISE_SYNC(provider, CreateCapacityCommitment, Child(ctx, false).get(), create, &commitment);
@@ -266,7 +287,12 @@ grpc::ServerUnaryReactor* DirectorySharingService::AcceptOffer(
     for (const v1::SupportOffer& o : need.offers()) {
       if (o.offer_id() == req->offer_id()) offer = &o;
     }
-    if (offer != nullptr) {
+    if (offer == nullptr) {
+      return Error(WithReason(
+          absl::NotFoundError(absl::StrCat(req->name(), " has no offer ", req->offer_id())),
+          "OFFER_NOT_FOUND"));
+    }
+    {
       const Backend* provider = ForName(offer->commitment(), "offer_id", &error);
       if (!provider) return error;
       if (provider != requester) {
@@ -279,7 +305,9 @@ grpc::ServerUnaryReactor* DirectorySharingService::AcceptOffer(
         status = EXPERTISE_SYNC(provider, ConfirmCapacityCommitment, Child(ctx, false).get(), confirm,
                                 &committed);
         if (!status.ok()) return status;
-        status = EXPERTISE_SYNC(requester, AcceptOffer, Child(ctx, false).get(), *req, response);
+        v1::AcceptOfferRequest accept = *req;
+        accept.set_confirmed_commitment(committed.name());
+        status = EXPERTISE_SYNC(requester, AcceptOffer, Child(ctx, false).get(), accept, response);
         const grpc::StatusCode code = status.error_code();
         if (code == grpc::StatusCode::FAILED_PRECONDITION || code == grpc::StatusCode::NOT_FOUND ||
             code == grpc::StatusCode::PERMISSION_DENIED || code == grpc::StatusCode::INVALID_ARGUMENT) {
@@ -299,22 +327,24 @@ grpc::ServerUnaryReactor* DirectorySharingService::AcceptOffer(
         return status;
       }
     }
-    // Same region: the registry confirms and records in one call. Unknown
-    // offers get the registry's own NOT_FOUND.
+    // Same region: the registry confirms and records in one call.
     return EXPERTISE_SYNC(requester, AcceptOffer, Child(ctx, false).get(), *req, response);
   });
 }
 
 namespace {
 
-// The commitments to settle in other regions after a request's change.
-std::vector<std::string> RemoteCommitments(const v1::SupportRequest& before, const std::string& region,
-                                           bool accepted_only) {
-  std::vector<std::string> out;
-  for (const v1::SupportOffer& o : before.offers()) {
-    const bool wanted = accepted_only ? o.offer_id() == before.accepted_offer_id()
-                                      : o.state() == v1::SupportOffer::PENDING;
-    if (wanted && !absl::StartsWith(o.commitment(), region + "/")) out.push_back(o.commitment());
+// Every commitment of the request's offers in other regions, and whether it
+// is to be completed (the accepted one, when the work is done) rather than
+// released. Releasing is idempotent, so a retried step settles them all
+// again, whatever the request's state is by then.
+std::vector<std::pair<std::string, bool>> RemoteCommitments(const v1::SupportRequest& request,
+                                                            const std::string& region,
+                                                            bool complete_accepted) {
+  std::vector<std::pair<std::string, bool>> out;
+  for (const v1::SupportOffer& o : request.offers()) {
+    if (absl::StartsWith(o.commitment(), region + "/")) continue;
+    out.emplace_back(o.commitment(), complete_accepted && o.offer_id() == request.accepted_offer_id());
   }
   return out;
 }
@@ -326,27 +356,20 @@ std::vector<std::string> RemoteCommitments(const v1::SupportRequest& before, con
 // other regions are released. A failed release is reported; retrying the
 // call is safe (the request's change and the release are both idempotent
 // or refused as already done).
-#define EXPERTISE_SETTLE(Method, Request, accepted_only, completed)                                \
+#define EXPERTISE_SETTLE(Method, Request, complete_accepted)                                       \
   grpc::ServerUnaryReactor* DirectorySharingService::Method(                                        \
       grpc::CallbackServerContext* ctx, const v1::Request* request, v1::SupportRequest* response) { \
     return Run(ctx, [=, this]() {                                                                   \
       auto req = std::make_shared<v1::Request>(*request);                                           \
       if (grpc::Status found = Resolve(ctx, req->mutable_name()); !found.ok()) return found;        \
       grpc::Status error;                                                                           \
-      const Backend* requester = ForName(req->name(), "name", &error);                          \
+      const Backend* requester = ForName(req->name(), "name", &error);                              \
       if (!requester) return error;                                                                 \
-      v1::GetSupportRequestRequest get;                                                             \
-      get.set_name(req->name());                                                                \
-      v1::SupportRequest before;                                                                    \
       grpc::Status status =                                                                         \
-          EXPERTISE_SYNC(requester, GetSupportRequest, Child(ctx, false).get(), get, &before);     \
+          EXPERTISE_SYNC(requester, Method, Child(ctx, false).get(), *req, response);               \
       if (!status.ok()) return status;                                                              \
-      status = EXPERTISE_SYNC(requester, Method, Child(ctx, false).get(), *req, response);      \
-      if (!status.ok()) return status;                                                              \
-      const bool accepted = before.state() == v1::SUPPORT_REQUEST_STATE_ACCEPTED ||                 \
-                            before.state() == v1::SUPPORT_REQUEST_STATE_ACTIVE;                     \
-      for (const std::string& name : RemoteCommitments(                                            \
-               before, requester->region->resource_name(), (accepted_only) || accepted)) {          \
+      for (const auto& [name, completed] : RemoteCommitments(                                       \
+               *response, requester->region->resource_name(), complete_accepted)) {                 \
         const Backend* provider = ForName(name, "commitment", &error);                              \
         if (!provider) return error;                                                                \
         v1::ReleaseCapacityCommitmentRequest release;                                               \
@@ -361,10 +384,10 @@ std::vector<std::string> RemoteCommitments(const v1::SupportRequest& before, con
     });                                                                                             \
   }
 
-EXPERTISE_SETTLE(DeclineOffers, DeclineOffersRequest, false, false)
-EXPERTISE_SETTLE(WithdrawSupportRequest, WithdrawSupportRequestRequest, false, false)
-EXPERTISE_SETTLE(CompleteSupportRequest, CompleteSupportRequestRequest, true, true)
-EXPERTISE_SETTLE(EscalateSupportRequest, EscalateSupportRequestRequest, false, false)
+EXPERTISE_SETTLE(DeclineOffers, DeclineOffersRequest, false)
+EXPERTISE_SETTLE(WithdrawSupportRequest, WithdrawSupportRequestRequest, false)
+EXPERTISE_SETTLE(CompleteSupportRequest, CompleteSupportRequestRequest, true)
+EXPERTISE_SETTLE(EscalateSupportRequest, EscalateSupportRequestRequest, false)
 
 #undef EXPERTISE_SETTLE
 
@@ -417,6 +440,11 @@ grpc::ServerUnaryReactor* DirectorySharingService::ListSupportRequests(
         for (auto& r : *page.mutable_support_requests()) all.push_back(std::move(r));
         one.set_page_token(page.next_page_token());
       } while (!one.page_token().empty() && gathered < kMaxListedPerRegion);
+      if (!one.page_token().empty()) {
+        // More than a national listing gathers whole: say the region's list
+        // is incomplete rather than pretend it is not.
+        response->add_unreachable(backend->region->resource_name());
+      }
     }
     std::sort(all.begin(), all.end(), [](const v1::SupportRequest& a, const v1::SupportRequest& b) {
       if (CreateKey(a) != CreateKey(b)) return CreateKey(a) < CreateKey(b);
@@ -654,7 +682,7 @@ class DirectorySharingService::MergedWatch final
     auto* upstream = new Upstream();
     upstream->watch = this;
     upstream->index = i;
-    upstream->context = service_->Child(ctx_, /*fan_out=*/false);
+    upstream->context = service_->directory_->ChildContext(ctx_, /*fan_out=*/false);  // no cap: a stream
     upstream->request = request_;
     upstream->request.set_parent(backends_[i]->region->resource_name());
     upstream->request.set_resume_token(regions_[i].token);

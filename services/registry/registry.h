@@ -155,7 +155,12 @@ class Registry {
   // their end -> COMPLETED; takes the day's capacity snapshot if missing.
   // The server calls it every minute; tests call it after moving the clock.
   // Returns how many records changed.
-  absl::StatusOr<int> Sweep();
+  // `before_commit`, when given, is called with the names of the requests
+  // and specialists about to change (for the audit trail); if it fails,
+  // nothing is changed.
+  absl::StatusOr<int> Sweep(
+      const std::function<absl::Status(const std::vector<std::string>& resources)>& before_commit =
+          nullptr);
 
   // Capacity watch: registers a watcher and, when it needs one, gives it a
   // consistent snapshot of the matching records the caller may see.

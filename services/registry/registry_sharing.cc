@@ -116,6 +116,13 @@ const v1::SupportOffer* AcceptedOffer(const v1::SupportRequest& request) {
   return nullptr;
 }
 
+// Offer ids are made here ("o-1", "o-2", ...); anything else is refused
+// before it can reach a message or the audit trail.
+bool IsOfferId(absl::string_view id) {
+  if (!absl::StartsWith(id, "o-") || id.size() < 3 || id.size() > 8) return false;
+  return std::all_of(id.begin() + 2, id.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 v1::GetSupportRequestRequest NameRequest(const std::string& name) {
   v1::GetSupportRequestRequest get;
   get.set_name(name);
@@ -195,7 +202,7 @@ absl::StatusOr<std::string> Registry::ParseSupportRequestName(const std::string&
                                                               absl::string_view field) const {
   std::vector<std::string> parts = absl::StrSplit(name, '/');
   if (parts.size() != 4 || parts[0] != "regions" || parts[2] != "supportRequests" ||
-      parts[3].empty()) {
+      !IsValidResourceId(parts[3])) {
     return InvalidFieldError(std::string(field), "must be regions/{region}/supportRequests/{id}");
   }
   if (parts[1] != region_.id) {
@@ -235,6 +242,17 @@ absl::StatusOr<v1::SupportRequest> Registry::CreateSupportRequest(
   CheckRequestId(req.request_id(), false, &v);
   if (!req.has_support_request()) v.Add("support_request", "is required");
   RETURN_IF_ERROR(v.ToStatus());
+  // A retry returns what the first call made, even after its deadline.
+  if (!req.request_id().empty()) {
+    const std::string id =
+        DerivedId("r-", req.support_request().requesting_authority(), req.request_id());
+    ReaderMutexLock lock(&mu_);
+    auto it = support_requests_.find(id);
+    if (it != support_requests_.end()) {
+      RETURN_IF_ERROR(access.CheckWrite(it->second->requesting_authority()));
+      return *it->second;
+    }
+  }
   RETURN_IF_ERROR(
       sharing::ValidateNewSupportRequest(req.support_request(), reference_, region_.code, now));
   RETURN_IF_ERROR(access.CheckWrite(req.support_request().requesting_authority()));
@@ -511,7 +529,9 @@ absl::StatusOr<v1::SupportRequest> Registry::OfferSupport(const v1::OfferSupport
   // A commitment of this region is checked here: it must exist, be the
   // provider's and serve this request (one elsewhere is checked by its
   // region when the offer is accepted).
+  std::optional<double> local_hours;
   if (commitment->region_id == region_.id) {
+    ASSIGN_OR_RETURN(v1::SupportRequest need, GetSupportRequest(NameRequest(req.name())));
     SpecialistPtr specialist;
     {
       ReaderMutexLock lock(&mu_);
@@ -523,13 +543,20 @@ absl::StatusOr<v1::SupportRequest> Registry::OfferSupport(const v1::OfferSupport
         if (c.name() == req.commitment()) found = &c;
       }
     }
+    // It must also name the requester (who alone may confirm it) and still
+    // be open; the offer's hours are the commitment's.
     if (!found || specialist->owning_authority() != offer.provider_authority() ||
-        found->support_request() != req.name()) {
+        found->support_request() != req.name() ||
+        found->requesting_authority() != need.requesting_authority() ||
+        found->state() == v1::CapacityCommitment::RELEASED ||
+        found->state() == v1::CapacityCommitment::COMPLETED) {
       return WithReason(absl::FailedPreconditionError(absl::StrCat(
-                            req.commitment(), " is not a commitment of ", offer.provider_authority(),
-                            " for ", req.name(), ": create it first (CreateCapacityCommitment)")),
+                            req.commitment(), " is not an open commitment of ",
+                            offer.provider_authority(), " for ", req.name(),
+                            ": create it first (CreateCapacityCommitment)")),
                         "COMMITMENT_MISMATCH");
     }
+    local_hours = found->hours_per_week();
   }
   ASSIGN_OR_RETURN(
       std::shared_ptr<v1::SupportRequest> record,
@@ -552,8 +579,9 @@ absl::StatusOr<v1::SupportRequest> Registry::OfferSupport(const v1::OfferSupport
         added->set_commitment(req.commitment());
         added->set_specialist(offer.specialist());
         added->set_provider_authority(offer.provider_authority());
-        added->set_hours_per_week(offer.hours_per_week() > 0 ? offer.hours_per_week()
-                                                             : r->hours_per_week());
+        added->set_hours_per_week(local_hours                    ? *local_hours
+                                  : offer.hours_per_week() > 0 ? offer.hours_per_week()
+                                                               : r->hours_per_week());
         *added->mutable_start_date() = r->start_date();
         *added->mutable_end_date() = sharing::PeriodEnd(r->start_date(), r->weeks());
         added->set_note(offer.note());
@@ -572,7 +600,7 @@ absl::StatusOr<v1::SupportRequest> Registry::OfferSupport(const v1::OfferSupport
 absl::StatusOr<v1::SupportRequest> Registry::AcceptOffer(const v1::AcceptOfferRequest& req,
                                                          const CallAccess& access) {
   FieldViolations v;
-  if (req.offer_id().empty()) v.Add("offer_id", "is required");
+  if (!IsOfferId(req.offer_id())) v.Add("offer_id", "must be an offer id such as o-1");
   CheckRequestId(req.request_id(), true, &v);
   RETURN_IF_ERROR(v.ToStatus());
   // Checking the request, committing the hours and recording the acceptance
@@ -616,9 +644,9 @@ absl::StatusOr<v1::SupportRequest> Registry::AcceptOffer(const v1::AcceptOfferRe
                                             ConfirmChange(req.request_id(), req.name(), access, Today()),
                                             &write)
                         .status());
-  } else if (!access.forwarded) {
+  } else if (!access.forwarded || req.confirmed_commitment() != commitment_name) {
     // Only the directory may vouch that the hours were committed in the
-    // provider's region before it calls.
+    // provider's region before it calls, and only for this offer's.
     return WithReason(absl::FailedPreconditionError(absl::StrCat(
                           "offer ", req.offer_id(), " commits hours in another region: accept it "
                           "through the directory, which commits them there first")),
@@ -938,7 +966,8 @@ absl::StatusOr<v1::EquityReport> Registry::GetEquityReport(const v1::GetEquityRe
 // ---------------------------------------------------------------------------
 // Time
 
-absl::StatusOr<int> Registry::Sweep() {
+absl::StatusOr<int> Registry::Sweep(
+    const std::function<absl::Status(const std::vector<std::string>&)>& before_commit) {
   MutexLock write_lock(&write_mu_);
   const absl::Time now = clock_->Now();
   const DayNumber today = Today();
@@ -997,7 +1026,15 @@ absl::StatusOr<int> Registry::Sweep() {
     RETURN_IF_ERROR(PrepareCommitmentChange(name, {}, ReleaseChange(/*completed=*/true), &write).status());
   }
   const int changed = static_cast<int>(write.requests.size() + write.specialists.size());
-  if (changed > 0) RETURN_IF_ERROR(CommitSharing(std::move(write)));
+  if (changed > 0) {
+    if (before_commit) {
+      std::vector<std::string> resources;
+      for (const auto& r : write.requests) resources.push_back(r->name());
+      for (const auto& r : write.specialists) resources.push_back(r->name());
+      RETURN_IF_ERROR(before_commit(resources));
+    }
+    RETURN_IF_ERROR(CommitSharing(std::move(write)));
+  }
   if (last_snapshot_day_ != today) {
     WriteBatch batch;
     {
@@ -1016,6 +1053,7 @@ absl::StatusOr<int> Registry::Sweep() {
 void Registry::PublishCapacity(const v1::Specialist* before, const v1::Specialist* after,
                                absl::Time now) {
   if (before && after && before->role() == after->role() &&
+      before->owning_authority() == after->owning_authority() &&
       before->visibility() == after->visibility() &&
       before->capacity().contracted_hours_per_week() == after->capacity().contracted_hours_per_week() &&
       before->capacity().available_hours_per_week() == after->capacity().available_hours_per_week()) {

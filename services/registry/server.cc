@@ -1,10 +1,5 @@
 #include "services/registry/server.h"
 
-#include <thread>
-
-#include "absl/synchronization/notification.h"
-#include "services/registry/sharing_service_impl.h"
-
 #include <signal.h>
 
 #include <chrono>
@@ -12,16 +7,20 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <thread>
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/grpcpp.h>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "services/common/logging.h"
 #include "services/common/server_util.h"
 #include "services/registry/registry.h"
 #include "services/registry/registry_service_impl.h"
+#include "services/registry/sharing_service_impl.h"
 #include "services/registry/sqlite_store.h"
 
 namespace expertise::registry {
@@ -110,9 +109,36 @@ int RunRegistryServer(const ServerOptions& options) {
   // Moves support requests and commitments on with the clock and takes the
   // daily capacity snapshot.
   absl::Notification stop_sweeping;
+  security::AuditLog* const trail = audit->get();
   std::thread sweeper([&] {
     do {
-      absl::StatusOr<int> swept = registry_ptr->Sweep();
+      // Clock-driven transitions are audited like callers' changes: an
+      // attempt record first (no record, no change), then the outcome.
+      const std::string event_id = absl::StrCat("sweep-", absl::ToUnixMicros(absl::Now()));
+      std::vector<std::string> changing;
+      absl::StatusOr<int> swept =
+          registry_ptr->Sweep([&](const std::vector<std::string>& resources) -> absl::Status {
+            changing = resources;
+            if (changing.size() > security::kAuditMaxResources) changing.resize(security::kAuditMaxResources);
+            security::AuditRecord attempt;
+            attempt.event_id = event_id;
+            attempt.phase = "attempt";
+            attempt.actor = "system/sweep";
+            attempt.action = "Sweep";
+            attempt.resources = changing;
+            attempt.detail = "deadlines, start and end dates";
+            return trail->Append(std::move(attempt)).status();
+          });
+      if (!changing.empty()) {
+        security::AuditRecord outcome;
+        outcome.event_id = event_id;
+        outcome.phase = "outcome";
+        outcome.actor = "system/sweep";
+        outcome.action = "Sweep";
+        outcome.resources = changing;
+        outcome.outcome = absl::StatusCodeToString(swept.status().code());
+        (void)trail->Append(std::move(outcome));
+      }
       if (!swept.ok()) {
         LogEvent(*log, spdlog::level::err, "sweep_failed",
                  {{"error", std::string(swept.status().message())}});

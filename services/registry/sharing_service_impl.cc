@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "services/common/errors.h"
 #include "services/common/grpc_status.h"
 #include "services/common/logging.h"
 
@@ -197,6 +198,22 @@ EXPERTISE_SHARING_UNARY(CreateCapacityCommitment, CreateCapacityCommitmentReques
                         })
 EXPERTISE_SHARING_UNARY(ConfirmCapacityCommitment, ConfirmCapacityCommitmentRequest,
                         CapacityCommitment, Audited::kChange, request->name(), {
+                          // Hours are committed by accepting an offer: here, as
+                          // the first step of an acceptance the directory carries
+                          // for a request in another region, and for that request
+                          // only. A caller confirming on its own could hold a
+                          // provider's hours without accepting.
+                          if (!call.access.forwarded) {
+                            return WithReason(
+                                absl::FailedPreconditionError(
+                                    "commitments are confirmed by accepting the offer "
+                                    "(AcceptOffer), through the directory when the hours are "
+                                    "in another region"),
+                                "USE_ACCEPT_OFFER");
+                          }
+                          if (request->support_request().empty()) {
+                            return InvalidFieldError("support_request", "is required");
+                          }
                           return Store(r.ConfirmCapacityCommitment(*request, call.access), response);
                         })
 EXPERTISE_SHARING_UNARY(ReleaseCapacityCommitment, ReleaseCapacityCommitmentRequest,

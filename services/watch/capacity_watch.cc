@@ -275,7 +275,9 @@ void Watcher::PushSnapshot(CapacityUpdate update) {
       ClearDeliveryFields(&update);
       update.set_snapshot(true);
       update.set_coalesced(1);
-      update.set_resume_token(snapshot_token_);
+      // No token until the snapshot is complete: resuming from the middle
+      // of a snapshot would skip the rest of it, so a watch cut short there
+      // starts again with a whole one.
       snapshot_.push_back(std::move(update));
       notify = readable_before == 0 && ReadableLocked() > 0;
     }
@@ -294,8 +296,9 @@ void Watcher::EndSnapshot() {
     }
     const size_t readable_before = ReadableLocked();
     if (!snapshot_.empty()) {
-      // The held-back newest item ends the snapshot.
+      // The held-back newest item ends the snapshot and carries its token.
       snapshot_.back().set_snapshot_end(true);
+      snapshot_.back().set_resume_token(snapshot_token_);
       snapshot_ended_ = true;
     } else if (OverflowIfFullLocked()) {
       snapshot_ended_ = true;

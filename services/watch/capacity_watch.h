@@ -141,7 +141,8 @@ class Watcher {
   bool needs_snapshot() const;
   // Snapshot items are queued in order, not coalesced with each other; they are marked snapshot=true, the last one
   // (EndSnapshot) gets snapshot_end=true (if the snapshot is empty, EndSnapshot queues one update with only snapshot_end=true and
-  // snapshot=true and the current resume token). Their resume_token is the hub's sequence at Subscribe time.
+  // snapshot=true and the current resume token). Only the snapshot_end item carries a resume_token (the hub's sequence at
+  // Subscribe time); the others carry none, so a client cut off mid-snapshot starts again with a whole snapshot.
   //
   // Items that do not match the filter are dropped, so the caller may push
   // its whole state. Until EndSnapshot() the most recent snapshot item is

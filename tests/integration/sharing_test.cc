@@ -410,6 +410,62 @@ TEST_F(SharingTest, OnlyOfficersAndCoordinatorsShareAndEachActsOnlyForItsOwn) {
   EXPECT_EQ(out.state(), v1::SUPPORT_REQUEST_STATE_UNMET);
 }
 
+TEST_F(SharingTest, RetriesAreSafeAndHoursAreCommittedOnlyByAccepting) {
+  const v1::Specialist provider = CreateProvider(10);
+  v1::SupportRequest need = CreateRequest(kDurham, 4);
+  // An offer retried (no request id, the first answer lost) is one offer.
+  need = Offer(need.name(), provider.name());
+  need = Offer(need.name(), provider.name());
+  ASSERT_EQ(need.offers_size(), 1);
+  const std::string commitment = need.offers(0).commitment();
+  // Confirming a commitment on its own, through the directory or straight
+  // at the provider's registry, is refused: only accepting commits hours.
+  v1::ConfirmCapacityCommitmentRequest confirm;
+  confirm.set_name(commitment);
+  confirm.set_request_id("sneaky");
+  confirm.set_support_request(need.name());
+  v1::CapacityCommitment out;
+  {
+    grpc::ClientContext ctx;
+    grpc::Status status = Sharing(absl::StrCat("authority/", kDurham))->ConfirmCapacityCommitment(&ctx, confirm, &out);
+    EXPECT_EQ(Reason(status), "USE_ACCEPT_OFFER") << status.error_message();
+  }
+  {
+    auto direct = v1::CapacitySharingService::NewStub(
+        testing::ChannelAs(registries_[1]->address(), absl::StrCat("authority/", kDurham)));
+    grpc::ClientContext ctx;
+    grpc::Status status = direct->ConfirmCapacityCommitment(&ctx, confirm, &out);
+    EXPECT_EQ(Reason(status), "USE_ACCEPT_OFFER") << status.error_message();
+  }
+  EXPECT_DOUBLE_EQ(GetSpecialist(provider.name()).capacity().available_hours_per_week(), 10);
+
+  v1::SupportRequest accepted;
+  ASSERT_TRUE(Accept(kDurham, need.name(), "o-1", "a-1", &accepted).ok());
+  EXPECT_DOUBLE_EQ(GetSpecialist(provider.name()).capacity().available_hours_per_week(), 6);
+
+  // Withdrawing while the provider's region is stalled: the request is
+  // withdrawn but its hours cannot be released yet, so the call fails...
+  registries_[1]->process().Signal(SIGSTOP);
+  v1::WithdrawSupportRequestRequest withdraw;
+  withdraw.set_name(need.name());
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    v1::SupportRequest result;
+    EXPECT_FALSE(Sharing(absl::StrCat("authority/", kDurham))->WithdrawSupportRequest(&ctx, withdraw, &result).ok());
+  }
+  registries_[1]->process().Signal(SIGCONT);
+  EXPECT_EQ(GetRequest(need.name()).state(), v1::SUPPORT_REQUEST_STATE_WITHDRAWN);
+  // ...and the retry, on a request already withdrawn, releases them.
+  {
+    grpc::ClientContext ctx;
+    v1::SupportRequest result;
+    grpc::Status status = Sharing(absl::StrCat("authority/", kDurham))->WithdrawSupportRequest(&ctx, withdraw, &result);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+  EXPECT_DOUBLE_EQ(GetSpecialist(provider.name()).capacity().available_hours_per_week(), 10);
+}
+
 TEST_F(SharingTest, EquityReportAcrossRegions) {
   CreateProvider(10);
   CreateProvider(5);

@@ -426,6 +426,32 @@ TEST_F(SharingTest, EscalatedByHand) {
   EXPECT_EQ(Get(r2.name()).state(), v1::SUPPORT_REQUEST_STATE_OPEN);
 }
 
+TEST_F(SharingTest, SweepNamesWhatItChangesFirstAndChangesNothingIfThatFails) {
+  v1::SupportRequest need = Need();
+  need.set_urgency(v1::URGENCY_URGENT);
+  const v1::SupportRequest urgent = MustCreate(need);
+  clock_.Set(At(2026, 11, 8));
+  // The server writes the audit attempt here; when the trail cannot be
+  // written the sweep changes nothing.
+  std::vector<std::string> named;
+  auto refused = registry_->Sweep([&](const std::vector<std::string>& resources) {
+    named = resources;
+    return absl::UnavailableError("audit trail full");
+  });
+  EXPECT_THAT(refused.status(), StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(named, ElementsAre(urgent.name()));
+  EXPECT_EQ(Get(urgent.name()).state(), v1::SUPPORT_REQUEST_STATE_OPEN);
+  named.clear();
+  auto swept = registry_->Sweep([&](const std::vector<std::string>& resources) {
+    named = resources;
+    return absl::OkStatus();
+  });
+  ASSERT_THAT(swept, IsOk());
+  EXPECT_EQ(*swept, 1);
+  EXPECT_THAT(named, ElementsAre(urgent.name()));
+  EXPECT_EQ(Get(urgent.name()).state(), v1::SUPPORT_REQUEST_STATE_UNMET);
+}
+
 TEST_F(SharingTest, EscalatedBySweepAfterMatchDeadline) {
   v1::SupportRequest need = Need();
   need.set_urgency(v1::URGENCY_URGENT);
@@ -888,9 +914,61 @@ TEST_F(SharingTest, CrossRegionOffersNeedTheDirectory) {
   EXPECT_EQ(ErrorReason(direct.status()), "CROSS_REGION_VIA_DIRECTORY");
   EXPECT_TRUE(Same(Get(r.name()), offered));
 
-  ASSERT_OK_AND_ASSIGN(v1::SupportRequest accepted, Accept(r.name(), "o-1", "k", Only({kDurham}, true)));
+  // Through the directory, but without naming the commitment it confirmed
+  // in the provider's region (or naming another one): still refused.
+  v1::AcceptOfferRequest accept;
+  accept.set_name(r.name());
+  accept.set_offer_id("o-1");
+  accept.set_request_id("k");
+  EXPECT_EQ(ErrorReason(registry_->AcceptOffer(accept, Only({kDurham}, true)).status()),
+            "CROSS_REGION_VIA_DIRECTORY");
+  accept.set_confirmed_commitment(specialist + "/commitments/c-2");
+  EXPECT_EQ(ErrorReason(registry_->AcceptOffer(accept, Only({kDurham}, true)).status()),
+            "CROSS_REGION_VIA_DIRECTORY");
+  EXPECT_TRUE(Same(Get(r.name()), offered));
+
+  accept.set_confirmed_commitment(specialist + "/commitments/c-1");
+  ASSERT_OK_AND_ASSIGN(v1::SupportRequest accepted, registry_->AcceptOffer(accept, Only({kDurham}, true)));
   EXPECT_EQ(accepted.state(), v1::SUPPORT_REQUEST_STATE_ACCEPTED);
   EXPECT_EQ(accepted.accepted_offer_id(), "o-1");
+}
+
+TEST_F(SharingTest, AnOfferMustNameTheRequesterAndAnOpenCommitment) {
+  const v1::Specialist provider = AddSpecialist(Spec("p7", kNewcastle, kSlt, 30, 20));
+  const v1::SupportRequest r = MustCreate(Need());
+  // A commitment naming another requesting authority than the request's
+  // would leave the requester unable to accept, decline or withdraw.
+  v1::SupportRequest other_requester = r;
+  other_requester.set_requesting_authority(kNewcastle);
+  const v1::CapacityCommitment wrong = MustCommit(provider, other_requester, 4);
+  auto offered = Offer(r.name(), provider, wrong.name(), 4);
+  EXPECT_EQ(ErrorReason(offered.status()), "COMMITMENT_MISMATCH");
+  // A released commitment cannot back a new offer.
+  const v1::CapacityCommitment released = MustCommit(provider, r, 4, "rel");
+  ASSERT_THAT(Release(released.name()), IsOk());
+  EXPECT_EQ(ErrorReason(Offer(r.name(), provider, released.name(), 4).status()), "COMMITMENT_MISMATCH");
+  // The offer's hours are the commitment's, whatever the offer says.
+  const v1::CapacityCommitment three = MustCommit(provider, r, 3, "three");
+  ASSERT_OK_AND_ASSIGN(v1::SupportRequest ok, Offer(r.name(), provider, three.name(), 9));
+  EXPECT_DOUBLE_EQ(ok.offers(0).hours_per_week(), 3);
+}
+
+TEST_F(SharingTest, BadOfferIdsAndRequestNamesAreRefusedWithoutEchoingThem) {
+  const v1::SupportRequest r = MustCreate(Need());
+  v1::AcceptOfferRequest accept;
+  accept.set_name(r.name());
+  accept.set_request_id("k");
+  for (const char* bad : {"", "o-", "o-x", "Alice Smith", "o-1234567", "o-1\n"}) {
+    accept.set_offer_id(bad);
+    auto status = registry_->AcceptOffer(accept).status();
+    EXPECT_THAT(status, StatusIs(absl::StatusCode::kInvalidArgument)) << bad;
+    if (std::string(bad).size() > 3) EXPECT_THAT(std::string(status.message()), ::testing::Not(::testing::HasSubstr(bad)));
+  }
+  v1::GetSupportRequestRequest get;
+  get.set_name("regions/north-east/supportRequests/Alice Smith");
+  auto got = registry_->GetSupportRequest(get);
+  EXPECT_THAT(got.status(), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(std::string(got.status().message()), ::testing::Not(::testing::HasSubstr("Alice")));
 }
 
 TEST_F(SharingTest, OnlyTheOwnerCreatesCommitments) {
