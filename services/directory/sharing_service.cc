@@ -622,7 +622,7 @@ constexpr absl::Duration kLastRetry = absl::Seconds(30);
 
 // One merged watch: a stream from every region named, each read one update
 // at a time and read again only once that update is written to the client.
-// The registries coalesce for a slow reader, so this reactor holds at most
+// The registries coalesce for a slow reader, so this reactor holds about
 // one update per region: its memory does not grow with the rate of change.
 // A region whose stream breaks is opened again with its own resume token
 // after a back-off, while the others go on. Deletes itself when the client's
@@ -835,7 +835,9 @@ class DirectorySharingService::MergedWatch final
   const std::vector<const Backend*> backends_;
   Mutex mu_;
   std::vector<Region> regions_ ABSL_GUARDED_BY(mu_);
-  std::deque<Queued> queue_ ABSL_GUARDED_BY(mu_);  // at most one per region
+  // At most one per open stream (two for a region briefly, after it is
+  // reopened while its last update is still queued).
+  std::deque<Queued> queue_ ABSL_GUARDED_BY(mu_);
   v1::CapacityUpdate current_ ABSL_GUARDED_BY(mu_);
   size_t current_region_ ABSL_GUARDED_BY(mu_) = 0;
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
