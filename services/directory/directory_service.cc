@@ -20,6 +20,15 @@ namespace expertise::directory {
 
 namespace v1 = ::expertise::registry::v1;
 
+grpc::Status Error(const absl::Status& status) { return ToGrpcStatus(status, kDirectoryErrorDomain); }
+
+grpc::Status FromRegion(const std::string& region, const grpc::Status& status) {
+  if (status.ok()) return status;
+  return grpc::Status(status.error_code(), absl::StrCat(region, ": ", status.error_message()),
+                      status.error_details());
+}
+
+
 namespace {
 
 spdlog::logger& Log() {
@@ -27,7 +36,6 @@ spdlog::logger& Log() {
   return *logger;
 }
 
-grpc::Status Error(const absl::Status& status) { return ToGrpcStatus(status, kDirectoryErrorDomain); }
 
 // The caller the registries are told about (x-expertise-on-behalf-of), or
 // none. Registries never accept an administrator through a forwarder (so the
@@ -41,12 +49,6 @@ std::optional<std::string> ForwardedCaller(const security::CallDecision& decisio
 }
 
 // Names the region in errors that come from it, keeping the details.
-grpc::Status FromRegion(const std::string& region, const grpc::Status& status) {
-  if (status.ok()) return status;
-  return grpc::Status(status.error_code(), absl::StrCat(region, ": ", status.error_message()),
-                      status.error_details());
-}
-
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target,
                                           const security::ClientSecurityOptions& security) {
   grpc::ChannelArguments args;

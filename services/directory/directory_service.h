@@ -35,6 +35,11 @@ namespace expertise::directory {
 
 inline constexpr char kDirectoryErrorDomain[] = "directory.expertise";
 
+// A status of the directory's own, with the directory's ErrorInfo domain.
+grpc::Status Error(const absl::Status& status);
+// A region's answer passed on, its message prefixed with the region's name.
+grpc::Status FromRegion(const std::string& region, const grpc::Status& status);
+
 struct DirectoryOptions {
   std::vector<RegionEndpoint> regions;
   // Longest wait for a region when the caller gives no tighter deadline.

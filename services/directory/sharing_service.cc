@@ -27,14 +27,6 @@ namespace v1 = ::expertise::registry::v1;
 
 namespace {
 
-grpc::Status Error(const absl::Status& status) { return ToGrpcStatus(status, kDirectoryErrorDomain); }
-
-grpc::Status FromRegion(const std::string& region, const grpc::Status& status) {
-  if (status.ok()) return status;
-  return grpc::Status(status.error_code(), absl::StrCat(region, ": ", status.error_message()),
-                      status.error_details());
-}
-
 // Requests a region holds at most, for a national listing gathered whole.
 constexpr int kMaxListedPerRegion = 20000;
 

@@ -39,6 +39,12 @@ google::type::Date DayToDate(DayNumber day) {
   return date;
 }
 
+std::string NextEtag(const std::string& previous, absl::Time now) {
+  int64_t old = 0;
+  if (!previous.empty()) (void)absl::SimpleAtoi(previous.substr(0, previous.find('-')), &old);
+  return absl::StrFormat("%d-%x", old + 1, absl::ToUnixMicros(now) & 0xffffffffff);
+}
+
 namespace {
 
 using google::protobuf::FieldMask;
@@ -245,19 +251,9 @@ void Registry::Stamp(v1::Specialist* record, const v1::Specialist* previous,
   } else {
     *capacity->mutable_update_time() = previous->capacity().update_time();
   }
-  int64_t revision = 1;
-  if (previous) {
-    *record->mutable_create_time() = previous->create_time();
-    int64_t old = 0;
-    (void)absl::SimpleAtoi(previous->etag().substr(0, previous->etag().find('-')), &old);
-    revision = old + 1;
-  } else {
-    *record->mutable_create_time() = ToProto(now);
-  }
+  *record->mutable_create_time() = previous ? previous->create_time() : ToProto(now);
   *record->mutable_update_time() = ToProto(now);
-  // The revision makes etags unique per record; the time part keeps a
-  // recreated record (revision 1 again) from matching an old etag.
-  record->set_etag(absl::StrFormat("%d-%x", revision, absl::ToUnixMicros(now) & 0xffffffffff));
+  record->set_etag(NextEtag(previous ? previous->etag() : "", now));
 }
 
 absl::Status Registry::CheckRecord(const v1::Specialist& record, const std::string& prefix) const {

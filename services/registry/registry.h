@@ -167,7 +167,6 @@ class Registry {
   absl::StatusOr<std::shared_ptr<watch::Watcher>> WatchCapacity(
       const v1::WatchCapacityRequest& request, const CallAccess& access,
       std::function<void()> on_ready);
-  watch::CapacityWatchHub& watch_hub() { return watch_hub_; }
 
   const RegionInfo& region() const { return region_; }
   size_t size() const;
@@ -267,6 +266,10 @@ class Registry {
 };
 
 google::protobuf::Timestamp ToProto(absl::Time t);
+// The etag after `previous` (empty for a new resource): a revision that
+// makes etags unique per resource, and a time part that keeps a recreated
+// resource (revision 1 again) from matching an old etag.
+std::string NextEtag(const std::string& previous, absl::Time now);
 google::type::Date DayToDate(DayNumber day);
 
 // Hours per week held by COMMITTED commitments of `record` that have not

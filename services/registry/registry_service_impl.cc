@@ -21,14 +21,6 @@ spdlog::logger& Log() {
   return *logger;
 }
 
-// Assigns the result of a StatusOr-returning call to *out.
-template <typename T>
-absl::Status Store(absl::StatusOr<T> result, T* out) {
-  if (!result.ok()) return result.status();
-  *out = *std::move(result);
-  return absl::OkStatus();
-}
-
 // Event ids group the records of one call; unique within a process run and,
 // with the time prefix, across restarts.
 std::string NewEventId() {
@@ -239,7 +231,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::GetSpecialist(
     grpc::CallbackServerContext* ctx, const v1::GetSpecialistRequest* request,
     v1::Specialist* response) {
   return Dispatch(ctx, Audited::kReads, {request->name()}, [=, this](Registry& r, Call& call) {
-    absl::Status status = Store(r.GetSpecialist(*request, call.access), response);
+    absl::Status status = StoreResult(r.GetSpecialist(*request, call.access), response);
     if (status.ok()) PresentTo(gate_->policy(), call, response);
     return status;
   });
@@ -249,7 +241,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ListSpecialists(
     grpc::CallbackServerContext* ctx, const v1::ListSpecialistsRequest* request,
     v1::ListSpecialistsResponse* response) {
   return Dispatch(ctx, Audited::kReads, {request->parent()}, [=, this](Registry& r, Call& call) {
-    absl::Status status = Store(r.ListSpecialists(*request, call.access), response);
+    absl::Status status = StoreResult(r.ListSpecialists(*request, call.access), response);
     for (v1::Specialist& s : *response->mutable_specialists()) PresentTo(gate_->policy(), call, &s);
     return status;
   });
@@ -259,7 +251,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::SearchSpecialists(
     grpc::CallbackServerContext* ctx, const v1::SearchSpecialistsRequest* request,
     v1::SearchSpecialistsResponse* response) {
   return Dispatch(ctx, Audited::kReads, {request->parent()}, [=, this](Registry& r, Call& call) {
-    absl::Status status = Store(r.SearchSpecialists(*request, call.access), response);
+    absl::Status status = StoreResult(r.SearchSpecialists(*request, call.access), response);
     for (v1::SearchResult& result : *response->mutable_results()) {
       PresentTo(gate_->policy(), call, result.mutable_specialist());
     }
@@ -271,7 +263,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::CreateSpecialist(
     grpc::CallbackServerContext* ctx, const v1::CreateSpecialistRequest* request,
     v1::Specialist* response) {
   return Dispatch(ctx, Audited::kChange, {request->parent()}, [=, this](Registry& r, Call& call) {
-    absl::Status status = Store(r.CreateSpecialist(*request, call.access), response);
+    absl::Status status = StoreResult(r.CreateSpecialist(*request, call.access), response);
     if (status.ok()) call.changed.push_back(response->name());
     return status;
   });
@@ -282,7 +274,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::UpdateSpecialist(
     v1::Specialist* response) {
   return Dispatch(ctx, Audited::kChange, {request->specialist().name()},
                   [=, this](Registry& r, Call& call) {
-                    return Store(r.UpdateSpecialist(*request, call.access), response);
+                    return StoreResult(r.UpdateSpecialist(*request, call.access), response);
                   });
 }
 
@@ -298,7 +290,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::UpdateCapacity(
     grpc::CallbackServerContext* ctx, const v1::UpdateCapacityRequest* request,
     v1::Specialist* response) {
   return Dispatch(ctx, Audited::kChange, {request->name()}, [=, this](Registry& r, Call& call) {
-    return Store(r.UpdateCapacity(*request, call.access), response);
+    return StoreResult(r.UpdateCapacity(*request, call.access), response);
   });
 }
 
@@ -306,7 +298,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::BatchUpsertSpecialists(
     grpc::CallbackServerContext* ctx, const v1::BatchUpsertSpecialistsRequest* request,
     v1::BatchUpsertSpecialistsResponse* response) {
   return Dispatch(ctx, Audited::kChange, {request->parent()}, [=, this](Registry& r, Call& call) {
-    absl::Status status = Store(r.BatchUpsertSpecialists(*request, call.access), response);
+    absl::Status status = StoreResult(r.BatchUpsertSpecialists(*request, call.access), response);
     for (const v1::Specialist& s : response->specialists()) call.changed.push_back(s.name());
     return status;
   });
@@ -316,7 +308,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::GetCapacitySummary(
     grpc::CallbackServerContext* ctx, const v1::GetCapacitySummaryRequest* request,
     v1::CapacitySummary* response) {
   return Dispatch(ctx, Audited::kNo, {request->parent()}, [=, this](Registry& r, Call&) {
-    return Store(r.GetCapacitySummary(*request), response);
+    return StoreResult(r.GetCapacitySummary(*request), response);
   });
 }
 
@@ -333,7 +325,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ListLocalAuthorities(
     grpc::CallbackServerContext* ctx, const v1::ListLocalAuthoritiesRequest* request,
     v1::ListLocalAuthoritiesResponse* response) {
   return Dispatch(ctx, Audited::kNo, {}, [=, this](Registry& r, Call&) {
-    return Store(r.ListLocalAuthorities(*request), response);
+    return StoreResult(r.ListLocalAuthorities(*request), response);
   });
 }
 
@@ -350,7 +342,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::GetImport(grpc::CallbackServerCon
                                                          const v1::GetImportRequest* request,
                                                          v1::Import* response) {
   return Dispatch(ctx, Audited::kNo, {request->name()}, [=, this](Registry& r, Call& call) {
-    return Store(r.GetImport(*request, call.access), response);
+    return StoreResult(r.GetImport(*request, call.access), response);
   });
 }
 
@@ -358,7 +350,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ListImportRejects(
     grpc::CallbackServerContext* ctx, const v1::ListImportRejectsRequest* request,
     v1::ListImportRejectsResponse* response) {
   return Dispatch(ctx, Audited::kNo, {request->parent()}, [=, this](Registry& r, Call& call) {
-    return Store(r.ListImportRejects(*request, call.access), response);
+    return StoreResult(r.ListImportRejects(*request, call.access), response);
   });
 }
 
@@ -366,7 +358,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::GetImportCursor(grpc::CallbackSer
                                                                const v1::GetImportCursorRequest* request,
                                                                v1::ImportCursor* response) {
   return Dispatch(ctx, Audited::kNo, {request->name()}, [=, this](Registry& r, Call& call) {
-    return Store(r.GetImportCursor(*request, call.access), response);
+    return StoreResult(r.GetImportCursor(*request, call.access), response);
   });
 }
 
@@ -374,7 +366,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::GetRegionStatus(grpc::CallbackSer
                                                                const v1::GetRegionStatusRequest* request,
                                                                v1::RegionStatus* response) {
   return Dispatch(ctx, Audited::kNo, {}, [=, this](Registry& r, Call&) {
-    return Store(r.GetRegionStatus(*request), response);
+    return StoreResult(r.GetRegionStatus(*request), response);
   });
 }
 

@@ -13,6 +13,14 @@
 
 namespace expertise::registry {
 
+// Moves the value of a StatusOr-returning call into *out; its status.
+template <typename T>
+absl::Status StoreResult(absl::StatusOr<T> result, T* out) {
+  if (!result.ok()) return result.status();
+  *out = *std::move(result);
+  return absl::OkStatus();
+}
+
 // Error domain in google.rpc.ErrorInfo.
 inline constexpr char kErrorDomain[] = "registry.expertise";
 

@@ -215,20 +215,12 @@ absl::StatusOr<std::string> Registry::ParseSupportRequestName(const std::string&
 
 void Registry::StampSupportRequest(v1::SupportRequest* request, const v1::SupportRequest* previous,
                                    absl::Time now) const {
-  int64_t revision = 1;
-  if (previous) {
-    *request->mutable_create_time() = previous->create_time();
-    int64_t old = 0;
-    (void)absl::SimpleAtoi(previous->etag().substr(0, previous->etag().find('-')), &old);
-    revision = old + 1;
-  } else {
-    *request->mutable_create_time() = ToProto(now);
-  }
+  *request->mutable_create_time() = previous ? previous->create_time() : ToProto(now);
   if (!previous || previous->state() != request->state()) {
     *request->mutable_state_change_time() = ToProto(now);
   }
   *request->mutable_update_time() = ToProto(now);
-  request->set_etag(absl::StrFormat("%d-%x", revision, absl::ToUnixMicros(now) & 0xffffffffff));
+  request->set_etag(NextEtag(previous ? previous->etag() : "", now));
 }
 
 absl::StatusOr<v1::SupportRequest> Registry::CreateSupportRequest(

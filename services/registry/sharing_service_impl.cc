@@ -12,13 +12,6 @@ namespace {
 using Audited = RegistryServiceImpl::Audited;
 using Call = RegistryServiceImpl::Call;
 
-template <typename T>
-absl::Status Store(absl::StatusOr<T> result, T* out) {
-  if (!result.ok()) return result.status();
-  *out = *std::move(result);
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 // One WatchCapacity stream. Kept alive by shared_ptrs (itself until OnDone,
@@ -141,24 +134,24 @@ void SharingServiceImpl::EndWatches() {
 EXPERTISE_SHARING_UNARY(CreateSupportRequest, CreateSupportRequestRequest, SupportRequest,
                         Audited::kChange, request->parent(), {
                           absl::Status status =
-                              Store(r.CreateSupportRequest(*request, call.access), response);
+                              StoreResult(r.CreateSupportRequest(*request, call.access), response);
                           if (status.ok()) call.changed.push_back(response->name());
                           return status;
                         })
 EXPERTISE_SHARING_UNARY(GetSupportRequest, GetSupportRequestRequest, SupportRequest, Audited::kNo,
                         request->name(), {
                           (void)call;
-                          return Store(r.GetSupportRequest(*request), response);
+                          return StoreResult(r.GetSupportRequest(*request), response);
                         })
 EXPERTISE_SHARING_UNARY(ListSupportRequests, ListSupportRequestsRequest,
                         ListSupportRequestsResponse, Audited::kNo, request->parent(), {
                           (void)call;
-                          return Store(r.ListSupportRequests(*request), response);
+                          return StoreResult(r.ListSupportRequests(*request), response);
                         })
 EXPERTISE_SHARING_UNARY(SuggestProviders, SuggestProvidersRequest, SuggestProvidersResponse,
                         Audited::kReads, request->name(), {
                           absl::Status status =
-                              Store(r.SuggestProviders(*request, call.access), response);
+                              StoreResult(r.SuggestProviders(*request, call.access), response);
                           for (v1::ProviderSuggestion& s : *response->mutable_suggestions()) {
                             rs_->Present(call, s.mutable_specialist());
                           }
@@ -167,32 +160,32 @@ EXPERTISE_SHARING_UNARY(SuggestProviders, SuggestProvidersRequest, SuggestProvid
 EXPERTISE_SHARING_UNARY(OfferSupport, OfferSupportRequest, SupportRequest, Audited::kChange,
                         request->name(), {
                           call.changed.push_back(request->commitment());
-                          return Store(r.OfferSupport(*request, call.access), response);
+                          return StoreResult(r.OfferSupport(*request, call.access), response);
                         })
 EXPERTISE_SHARING_UNARY(AcceptOffer, AcceptOfferRequest, SupportRequest, Audited::kChange,
                         request->name(), {
-                          return Store(r.AcceptOffer(*request, call.access), response);
+                          return StoreResult(r.AcceptOffer(*request, call.access), response);
                         })
 EXPERTISE_SHARING_UNARY(DeclineOffers, DeclineOffersRequest, SupportRequest, Audited::kChange,
                         request->name(), {
-                          return Store(r.DeclineOffers(*request, call.access), response);
+                          return StoreResult(r.DeclineOffers(*request, call.access), response);
                         })
 EXPERTISE_SHARING_UNARY(WithdrawSupportRequest, WithdrawSupportRequestRequest, SupportRequest,
                         Audited::kChange, request->name(), {
-                          return Store(r.WithdrawSupportRequest(*request, call.access), response);
+                          return StoreResult(r.WithdrawSupportRequest(*request, call.access), response);
                         })
 EXPERTISE_SHARING_UNARY(CompleteSupportRequest, CompleteSupportRequestRequest, SupportRequest,
                         Audited::kChange, request->name(), {
-                          return Store(r.CompleteSupportRequest(*request, call.access), response);
+                          return StoreResult(r.CompleteSupportRequest(*request, call.access), response);
                         })
 EXPERTISE_SHARING_UNARY(EscalateSupportRequest, EscalateSupportRequestRequest, SupportRequest,
                         Audited::kChange, request->name(), {
-                          return Store(r.EscalateSupportRequest(*request, call.access), response);
+                          return StoreResult(r.EscalateSupportRequest(*request, call.access), response);
                         })
 EXPERTISE_SHARING_UNARY(CreateCapacityCommitment, CreateCapacityCommitmentRequest,
                         CapacityCommitment, Audited::kChange, request->parent(), {
                           absl::Status status =
-                              Store(r.CreateCapacityCommitment(*request, call.access), response);
+                              StoreResult(r.CreateCapacityCommitment(*request, call.access), response);
                           if (status.ok()) call.changed.push_back(response->name());
                           return status;
                         })
@@ -214,21 +207,21 @@ EXPERTISE_SHARING_UNARY(ConfirmCapacityCommitment, ConfirmCapacityCommitmentRequ
                           if (request->support_request().empty()) {
                             return InvalidFieldError("support_request", "is required");
                           }
-                          return Store(r.ConfirmCapacityCommitment(*request, call.access), response);
+                          return StoreResult(r.ConfirmCapacityCommitment(*request, call.access), response);
                         })
 EXPERTISE_SHARING_UNARY(ReleaseCapacityCommitment, ReleaseCapacityCommitmentRequest,
                         CapacityCommitment, Audited::kChange, request->name(), {
-                          return Store(r.ReleaseCapacityCommitment(*request, call.access), response);
+                          return StoreResult(r.ReleaseCapacityCommitment(*request, call.access), response);
                         })
 EXPERTISE_SHARING_UNARY(GetUnmetNeedReport, GetUnmetNeedReportRequest, UnmetNeedReport,
                         Audited::kNo, request->parent(), {
                           (void)call;
-                          return Store(r.GetUnmetNeedReport(*request), response);
+                          return StoreResult(r.GetUnmetNeedReport(*request), response);
                         })
 EXPERTISE_SHARING_UNARY(GetEquityReport, GetEquityReportRequest, EquityReport, Audited::kNo,
                         request->parent(), {
                           (void)call;
-                          return Store(r.GetEquityReport(*request), response);
+                          return StoreResult(r.GetEquityReport(*request), response);
                         })
 
 #undef EXPERTISE_SHARING_UNARY
