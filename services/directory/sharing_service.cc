@@ -17,6 +17,7 @@
 #include "services/common/mutex.h"
 #include "services/directory/watch_merge.h"
 #include "services/registry/page_token.h"
+#include "services/registry/registry.h"
 #include "services/sharing/lifecycle.h"
 #include "services/sharing/matching.h"
 #include "services/sharing/reports.h"
@@ -29,10 +30,6 @@ namespace {
 
 // Requests a region holds at most, for a national listing gathered whole.
 constexpr int kMaxListedPerRegion = 20000;
-
-double CreateKey(const v1::SupportRequest& r) {
-  return static_cast<double>(r.create_time().seconds()) * 1e6 + r.create_time().nanos() / 1000;
-}
 
 }  // namespace
 
@@ -397,14 +394,8 @@ grpc::ServerUnaryReactor* DirectorySharingService::ListSupportRequests(
       return EXPERTISE_SYNC(backend, ListSupportRequests, Child(ctx, false).get(), *request, response);
     }
     if (request->page_size() < 0) return Error(InvalidFieldError("page_size", "must not be negative"));
-    const uint64_t fingerprint = registry::RequestFingerprint(*request);
-    std::optional<registry::PageCursor> cursor;
-    if (!request->page_token().empty()) {
-      absl::StatusOr<registry::PageCursor> decoded = registry::DecodePageToken(request->page_token());
-      if (!decoded.ok() || decoded->fingerprint != fingerprint) {
-        return Error(InvalidFieldError("page_token", "is not a token from this listing with these filters"));
-      }
-      cursor = *decoded;
+    if (!request->page_token().empty() && !registry::DecodePageToken(request->page_token()).ok()) {
+      return Error(InvalidFieldError("page_token", "is not a token from this listing with these filters"));
     }
     // Requests are few (a region's open business), so each region's whole
     // list is gathered and merged oldest first.
@@ -438,27 +429,12 @@ grpc::ServerUnaryReactor* DirectorySharingService::ListSupportRequests(
         response->add_unreachable(backend->region->resource_name());
       }
     }
-    std::sort(all.begin(), all.end(), [](const v1::SupportRequest& a, const v1::SupportRequest& b) {
-      if (CreateKey(a) != CreateKey(b)) return CreateKey(a) < CreateKey(b);
-      return a.name() < b.name();
-    });
     const int page_size = request->page_size() == 0 ? 50 : std::min(request->page_size(), 1000);
-    for (v1::SupportRequest& r : all) {
-      if (cursor && (CreateKey(r) < cursor->key ||
-                     (CreateKey(r) == cursor->key && r.name() <= cursor->last_name))) {
-        continue;
-      }
-      if (response->support_requests_size() == page_size) {
-        const v1::SupportRequest& last = response->support_requests(page_size - 1);
-        registry::PageCursor next;
-        next.fingerprint = fingerprint;
-        next.key = CreateKey(last);
-        next.last_name = last.name();
-        response->set_next_page_token(registry::EncodePageToken(next));
-        break;
-      }
-      *response->add_support_requests() = std::move(r);
-    }
+    absl::StatusOr<v1::ListSupportRequestsResponse> page =
+        registry::PageSupportRequests(std::move(all), *request, page_size);
+    if (!page.ok()) return Error(page.status());
+    page->mutable_unreachable()->Swap(response->mutable_unreachable());
+    *response = *std::move(page);
     return grpc::Status::OK;
   });
 }

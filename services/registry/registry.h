@@ -266,6 +266,12 @@ class Registry {
 };
 
 google::protobuf::Timestamp ToProto(absl::Time t);
+// One page of `requests` oldest first (create time, then name), after the
+// request's page token (INVALID_ARGUMENT "page_token" if it is not one for
+// this listing): shared by a registry and the directory's national list.
+absl::StatusOr<v1::ListSupportRequestsResponse> PageSupportRequests(
+    std::vector<v1::SupportRequest> requests, const v1::ListSupportRequestsRequest& req,
+    int page_size);
 // The etag after `previous` (empty for a new resource): a revision that
 // makes etags unique per resource, and a time part that keeps a recreated
 // resource (revision 1 again) from matching an old etag.

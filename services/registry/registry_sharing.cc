@@ -326,21 +326,11 @@ absl::StatusOr<v1::ListSupportRequestsResponse> Registry::ListSupportRequests(
   if (!req.role().empty() && reference_.TermIndex(v1::TAXONOMY_KIND_ROLE, req.role()) < 0) {
     v.Add("role", "is not a role code");
   }
-  const uint64_t fingerprint = RequestFingerprint(req);
-  std::optional<PageCursor> cursor;
-  if (!req.page_token().empty()) {
-    absl::StatusOr<PageCursor> decoded = DecodePageToken(req.page_token());
-    if (!decoded.ok() || decoded->fingerprint != fingerprint) {
-      v.Add("page_token", "is not a token from this listing with these filters");
-    } else {
-      cursor = *decoded;
-    }
-  }
   RETURN_IF_ERROR(v.ToStatus());
-  const size_t page_size = req.page_size() == 0 ? options_.default_page_size
-                                                : std::min(req.page_size(), options_.max_page_size);
+  const int page_size = req.page_size() == 0 ? options_.default_page_size
+                                             : std::min(req.page_size(), options_.max_page_size);
 
-  std::vector<std::shared_ptr<const v1::SupportRequest>> matches;
+  std::vector<v1::SupportRequest> matches;
   {
     ReaderMutexLock lock(&mu_);
     for (const auto& [id, r] : support_requests_) {
@@ -353,24 +343,38 @@ absl::StatusOr<v1::ListSupportRequestsResponse> Registry::ListSupportRequests(
         continue;
       }
       if (!req.role().empty() && r->role() != req.role()) continue;
-      matches.push_back(r);
+      matches.push_back(*r);
     }
+  }
+  return PageSupportRequests(std::move(matches), req, page_size);
+}
+
+absl::StatusOr<v1::ListSupportRequestsResponse> PageSupportRequests(
+    std::vector<v1::SupportRequest> requests, const v1::ListSupportRequestsRequest& req,
+    int page_size) {
+  const uint64_t fingerprint = RequestFingerprint(req);
+  std::optional<PageCursor> cursor;
+  if (!req.page_token().empty()) {
+    absl::StatusOr<PageCursor> decoded = DecodePageToken(req.page_token());
+    if (!decoded.ok() || decoded->fingerprint != fingerprint) {
+      return InvalidFieldError("page_token", "is not a token from this listing with these filters");
+    }
+    cursor = *decoded;
   }
   auto key = [](const v1::SupportRequest& r) {
     return static_cast<double>(r.create_time().seconds()) * 1e6 + r.create_time().nanos() / 1000;
   };
-  std::sort(matches.begin(), matches.end(), [&](const auto& a, const auto& b) {
-    if (key(*a) != key(*b)) return key(*a) < key(*b);
-    return a->name() < b->name();
+  std::sort(requests.begin(), requests.end(), [&](const auto& a, const auto& b) {
+    if (key(a) != key(b)) return key(a) < key(b);
+    return a.name() < b.name();
   });
   v1::ListSupportRequestsResponse response;
-  for (const auto& r : matches) {
-    if (cursor && (key(*r) < cursor->key ||
-                   (key(*r) == cursor->key && r->name() <= cursor->last_name))) {
+  for (v1::SupportRequest& r : requests) {
+    if (cursor && (key(r) < cursor->key || (key(r) == cursor->key && r.name() <= cursor->last_name))) {
       continue;
     }
-    if (static_cast<size_t>(response.support_requests_size()) == page_size) {
-      const v1::SupportRequest& last = response.support_requests(response.support_requests_size() - 1);
+    if (response.support_requests_size() == page_size) {
+      const v1::SupportRequest& last = response.support_requests(page_size - 1);
       PageCursor next;
       next.fingerprint = fingerprint;
       next.key = key(last);
@@ -378,7 +382,7 @@ absl::StatusOr<v1::ListSupportRequestsResponse> Registry::ListSupportRequests(
       response.set_next_page_token(EncodePageToken(next));
       break;
     }
-    *response.add_support_requests() = *r;
+    *response.add_support_requests() = std::move(r);
   }
   return response;
 }

@@ -466,6 +466,31 @@ TEST_F(SharingTest, RetriesAreSafeAndHoursAreCommittedOnlyByAccepting) {
   EXPECT_DOUBLE_EQ(GetSpecialist(provider.name()).capacity().available_hours_per_week(), 10);
 }
 
+TEST_F(SharingTest, NationalListIsPagedOldestFirst) {
+  std::vector<std::string> made;
+  for (const char* authority : {kDurham, kHartlepool, kDurham}) made.push_back(CreateRequest(authority, 1).name());
+  auto sharing = Sharing("coordinator/E12000001");
+  v1::ListSupportRequestsRequest list;
+  list.set_parent("regions/-");
+  list.set_page_size(2);
+  std::vector<std::string> listed;
+  for (int page = 0; page < 3; ++page) {
+    v1::ListSupportRequestsResponse out;
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(sharing->ListSupportRequests(&ctx, list, &out).ok());
+    EXPECT_LE(out.support_requests_size(), 2);
+    for (const auto& r : out.support_requests()) listed.push_back(r.name());
+    if (out.next_page_token().empty()) break;
+    list.set_page_token(out.next_page_token());
+  }
+  EXPECT_EQ(listed, made);
+  // A token reused with other filters is refused.
+  list.set_requesting_authority(kDurham);
+  v1::ListSupportRequestsResponse out;
+  grpc::ClientContext ctx;
+  EXPECT_EQ(sharing->ListSupportRequests(&ctx, list, &out).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
 TEST_F(SharingTest, EquityReportAcrossRegions) {
   CreateProvider(10);
   CreateProvider(5);
