@@ -11,14 +11,18 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   # google/rpc/{status,error_details}.proto and grpc/health/v1/health.proto sources
   golang-github-gogo-googleapis-dev grpc-proto
-  # storage, logging, CLI, JSON
-  libsqlite3-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
+  # storage, logging, CLI, JSON; libpqxx (C++ client of libpq) for the PostgreSQL store
+  libsqlite3-dev libpqxx-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
   # importer sandbox: bubblewrap (namespaces) and libseccomp (syscall filter);
   # OpenSSL: SHA-256 (plugin hashes, API keys, audit chain); the openssl tool makes the
   # development CA and certificates (deploy/tls/make-dev-certs.sh)
   bubblewrap libseccomp-dev libssl-dev openssl
   # tests and benchmarks; clang-14 and libclang-rt-14-dev for the libFuzzer targets
   libgtest-dev libgmock-dev libbenchmark-dev clang-14 libclang-rt-14-dev
+  # tests only: a throwaway PostgreSQL 15 server (initdb in a temporary folder) for the
+  # store conformance suite and the replica tests; python3-yaml parses the deploy
+  # manifests in tests/deploy
+  postgresql-15 python3 python3-yaml
 )
 
 missing=()

@@ -31,7 +31,7 @@ if [ "${EXPERTISE_SKIP_TSAN:-0}" != 1 ]; then
   echo "== build: ThreadSanitizer (concurrency tests)"
   cmake -S . -B build/tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DEXPERTISE_SANITIZE=thread -DEXPERTISE_BUILD_BENCHMARKS=OFF >/dev/null
-  cmake --build build/tsan -j "$jobs" --target registry_concurrency_test executor_concurrency_test mutex_concurrency_test importer_concurrency_test countdown_concurrency_test rate_limiter_concurrency_test capacity_watch_concurrency_test sharing_race_concurrency_test
+  cmake --build build/tsan -j "$jobs" --target registry_concurrency_test executor_concurrency_test mutex_concurrency_test importer_concurrency_test countdown_concurrency_test rate_limiter_concurrency_test capacity_watch_concurrency_test sharing_race_concurrency_test metrics_concurrency_test
   echo "== test: concurrency (TSan)"
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
     ctest --test-dir build/tsan -L concurrency -j "$jobs" --output-on-failure --no-tests=error

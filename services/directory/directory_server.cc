@@ -74,11 +74,28 @@ int RunDirectoryServer(const DirectoryServerOptions& options) {
   DirectoryService service(std::move(directory_options));
   DirectorySharingService sharing(&service);
 
+  // Metrics and the probe port; declared before the server, whose
+  // interceptors point into it.
+  observability::ServerObservability observability(options.observability, "directory");
+  observability.grpc_metrics().InitializeService(registry::v1::RegistryService::service_full_name());
+  observability.grpc_metrics().InitializeService(registry::v1::CapacitySharingService::service_full_name());
+  // 1 when the region answered the last fan-out that asked it, read at scrape time.
+  auto region_up_metric = observability.metrics().AddCallback(
+      observability::MetricType::kGauge, "expertise_directory_region_up",
+      "1 if the region answered the directory's last fan-out to it (1 before the first), else 0.",
+      {"region"}, [&service](std::vector<observability::Sample>* out) {
+        for (const auto& [region, up] : service.RegionsAnswering()) out->push_back({{region}, up ? 1.0 : 0.0});
+      });
+  if (!region_up_metric.ok()) {
+    LogEvent(*log, spdlog::level::warn, "metric_not_registered",
+             {{"error", std::string(region_up_metric.status().message())}});
+  }
+
   grpc::EnableDefaultHealthCheckService(true);
   if (options.reflection) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  server_security->Install(&builder, options.listen, &port);
+  server_security->Install(&builder, options.listen, &port, observability.InterceptorFactories());
   builder.RegisterService(&service);
   builder.RegisterService(&sharing);
   builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);
@@ -89,7 +106,15 @@ int RunDirectoryServer(const DirectoryServerOptions& options) {
     std::fprintf(stderr, "expertise-directory: cannot listen on %s\n", options.listen.c_str());
     return 1;
   }
-  server->GetHealthCheckService()->SetServingStatus(true);
+  if (absl::Status started = observability.Start(); !started.ok()) {
+    LogEvent(*log, spdlog::level::err, "observability_failed", {{"error", std::string(started.message())}});
+    std::fprintf(stderr, "expertise-directory: %s\n", std::string(started.message()).c_str());
+    server->Shutdown(std::chrono::system_clock::now());
+    return 1;
+  }
+  // Every status set here is mirrored on the probe port (--health-listen).
+  grpc::HealthCheckServiceInterface* health = observability.MirrorHealth(server->GetHealthCheckService());
+  health->SetServingStatus(true);
   if (!options.port_file.empty() && !WritePortFile(options.port_file, port)) {
     LogEvent(*log, spdlog::level::err, "port_file_failed", {{"path", options.port_file}});
   }
@@ -101,9 +126,10 @@ int RunDirectoryServer(const DirectoryServerOptions& options) {
   const int signal_number = security::WaitForStopSignal(signals, server_security->gate.get());
   LogEvent(*log, spdlog::level::info, "shutting_down",
            {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
-  server->GetHealthCheckService()->SetServingStatus(false);
+  health->SetServingStatus(false);
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(options.shutdown_grace_seconds));
   server->Wait();
+  observability.Stop();
   LogEvent(*log, spdlog::level::info, "stopped");
   return 0;
 }

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "services/observability/server_observability.h"
 #include "services/security/grpc_security.h"
 
 namespace expertise::directory {
@@ -17,6 +18,8 @@ struct DirectoryServerOptions {
   int shutdown_grace_seconds = 10;
   security::ServerSecurityOptions security;   // callers of the directory
   security::ClientSecurityOptions upstream;   // the directory's identity towards the registries
+  // Prometheus metrics endpoint and plaintext health probe port (off when empty).
+  observability::ObservabilityOptions observability;
 };
 
 // Runs the directory until SIGTERM or SIGINT, then shuts down gracefully.

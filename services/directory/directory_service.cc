@@ -62,6 +62,11 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target,
   args.SetMaxReceiveMessageSize(32 * 1024 * 1024);
   // A region that went down is retried soon after it comes back.
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+  // A region served by several replicas (a name resolving to each, such as
+  // a Kubernetes headless Service): calls are spread over every replica
+  // that is up, and one going away costs no failed call. With one address
+  // this is pick-first.
+  args.SetLoadBalancingPolicyName("round_robin");
   absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
       security::NewClientChannel(target, security, args);
   if (!channel.ok()) {

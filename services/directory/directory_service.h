@@ -120,6 +120,13 @@ class DirectoryService final : public registry::v1::RegistryService::CallbackSer
 
   // The configured regions' resource names, in order.
   const std::vector<std::string>& region_names() const { return region_names_; }
+  // Each configured region's id and whether it answered the last fan-out
+  // that asked it (true until the first). Thread-safe; read by metrics.
+  std::vector<std::pair<std::string, bool>> RegionsAnswering() const {
+    std::vector<std::pair<std::string, bool>> out;
+    for (const auto& b : backends_) out.emplace_back(b->region->id, b->answering.load());
+    return out;
+  }
 
  private:
   friend class DirectorySharingService;

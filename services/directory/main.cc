@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "services/common/logging.h"
+#include "services/observability/cli_flags.h"
 #include "services/directory/directory_server.h"
 #include "services/security/cli_flags.h"
 
@@ -31,9 +32,12 @@ int main(int argc, char** argv) {
   std::string upstream_token_file;
   expertise::security::AddClientSecurityFlags(app, &options.upstream, &upstream_token_file,
                                               "upstream-");
-  app.add_option("--log-format", log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
+  expertise::observability::AddObservabilityFlags(app, &options.observability);
+  app.add_option("--log-format", log_format, "text or json")->check(CLI::IsMember({"text", "json"}))
+      ->envname("EXPERTISE_LOG_FORMAT");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+      ->envname("EXPERTISE_LOG_LEVEL");
   CLI11_PARSE(app, argc, argv);
   options.region_timeout = absl::Seconds(region_timeout_seconds);
   if (absl::Status s = expertise::security::ResolveTokenFile(upstream_token_file, &options.upstream);

@@ -1,4 +1,5 @@
 #include "services/registry/registry.h"
+#include "services/registry/store_metrics.h"
 
 #include <algorithm>
 #include <cmath>
@@ -159,34 +160,143 @@ absl::StatusOr<std::unique_ptr<Registry>> Registry::Open(RegistryOptions options
   }
   std::unique_ptr<Registry> registry(new Registry(*region, std::move(options), std::move(store)));
   MutexLock write_lock(&registry->write_mu_);
-  MutexLock lock(&registry->mu_);
-  const std::string prefix = region->resource_name() + "/specialists/";
-  RETURN_IF_ERROR(registry->store_->LoadAll([&](v1::Specialist s) -> absl::Status {
-    if (ReferenceData::Get().TermIndex(v1::TAXONOMY_KIND_ROLE, s.role()) < 0) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the database holds ", s.name(), " with role '", s.role(),
-          "', which this binary's taxonomy does not know: was it written by a newer version?"));
-    }
-    if (!absl::StartsWith(s.name(), prefix)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the database holds ", s.name(), ", which is not in ", region->resource_name(),
-          ": was it made for another region?"));
-    }
-    registry->index_.Put(std::make_shared<const v1::Specialist>(std::move(s)));
-    return absl::OkStatus();
-  }));
-  ASSIGN_OR_RETURN(registry->last_applied_import_, registry->store_->LatestAppliedImport());
-  const std::string request_prefix = region->resource_name() + "/supportRequests/";
-  RETURN_IF_ERROR(registry->store_->LoadSupportRequests([&](v1::SupportRequest r) -> absl::Status {
-    if (!absl::StartsWith(r.name(), request_prefix)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the database holds ", r.name(), ", which is not in ", region->resource_name()));
-    }
-    std::string id = r.name().substr(request_prefix.size());
-    registry->support_requests_[id] = std::make_shared<const v1::SupportRequest>(std::move(r));
-    return absl::OkStatus();
-  }));
+  // Loaded under the store's write lock, so no other registry sharing the
+  // store changes it between the reads and the revision is exact.
+  ASSIGN_OR_RETURN(const int64_t revision, registry->store_->BeginWrite());
+  absl::Status loaded = registry->LoadLocked();
+  registry->store_->AbortWrite();
+  RETURN_IF_ERROR(loaded);
+  registry->applied_revision_ = revision;
+  registry->applied_revision_copy_.store(revision, std::memory_order_relaxed);
   return registry;
+}
+
+absl::Status Registry::CheckStored(const v1::Specialist& s) const {
+  if (ReferenceData::Get().TermIndex(v1::TAXONOMY_KIND_ROLE, s.role()) < 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the database holds ", s.name(), " with role '", s.role(),
+        "', which this binary's taxonomy does not know: was it written by a newer version?"));
+  }
+  if (!absl::StartsWith(s.name(), region_.resource_name() + "/specialists/")) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the database holds ", s.name(), ", which is not in ", region_.resource_name(),
+        ": was it made for another region?"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> Registry::StoredRequestId(const v1::SupportRequest& r) const {
+  const std::string request_prefix = region_.resource_name() + "/supportRequests/";
+  if (!absl::StartsWith(r.name(), request_prefix)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the database holds ", r.name(), ", which is not in ", region_.resource_name()));
+  }
+  return r.name().substr(request_prefix.size());
+}
+
+absl::Status Registry::LoadLocked() {
+  MutexLock lock(&mu_);
+  RETURN_IF_ERROR(store_->LoadAll([&](v1::Specialist s) -> absl::Status {
+    RETURN_IF_ERROR(CheckStored(s));
+    index_.Put(std::make_shared<const v1::Specialist>(std::move(s)));
+    return absl::OkStatus();
+  }));
+  ASSIGN_OR_RETURN(last_applied_import_, store_->LatestAppliedImport());
+  return store_->LoadSupportRequests([&](v1::SupportRequest r) -> absl::Status {
+    ASSIGN_OR_RETURN(std::string id, StoredRequestId(r));
+    support_requests_[id] = std::make_shared<const v1::SupportRequest>(std::move(r));
+    return absl::OkStatus();
+  });
+}
+
+Registry::WriteScope::WriteScope(Registry* registry) : registry_(registry) {
+  registry_->write_mu_.Lock();
+  absl::StatusOr<int64_t> revision = registry_->store_->BeginWrite();
+  if (!revision.ok()) {
+    status_ = revision.status();
+  } else if (*revision != registry_->applied_revision_) {
+    status_ = registry_->CatchUpLocked();
+  }
+  if (!status_.ok()) registry_->store_->AbortWrite();
+}
+
+Registry::WriteScope::~WriteScope() {
+  registry_->store_->AbortWrite();  // no-op after a commit
+  registry_->write_mu_.Unlock();
+}
+
+absl::Status Registry::CatchUpLocked() {
+  ASSIGN_OR_RETURN(StoreChanges changes, store_->ChangesSince(applied_revision_));
+  if (changes.revision == applied_revision_) return absl::OkStatus();
+  if (changes.revision < applied_revision_) {
+    // Revisions only grow: the database was restored from a backup (or
+    // replaced) under this process, whose view is now newer than the data.
+    // Writing on would mix the two; a restart loads the restored data.
+    return WithReason(
+        absl::FailedPreconditionError(absl::StrCat(
+            "the store went back from revision ", applied_revision_, " to ", changes.revision,
+            " (restored from a backup?): restart this registry to load it")),
+        "STORE_WENT_BACK");
+  }
+  for (const v1::Specialist& s : changes.specialists) RETURN_IF_ERROR(CheckStored(s));
+  std::vector<std::pair<std::string, std::shared_ptr<const v1::SupportRequest>>> requests;
+  for (v1::SupportRequest& r : changes.support_requests) {
+    ASSIGN_OR_RETURN(std::string id, StoredRequestId(r));
+    requests.emplace_back(std::move(id), std::make_shared<const v1::SupportRequest>(std::move(r)));
+  }
+  MutexLock lock(&mu_);
+  const absl::Time now = clock_->Now();
+  // Deletions first: a record deleted and created again is in both lists.
+  for (const std::string& id : changes.deleted_specialists) {
+    if (SpecialistPtr before = index_.Find(id)) {
+      PublishCapacity(before.get(), nullptr, now);
+      index_.Remove(id);
+    }
+  }
+  for (v1::Specialist& s : changes.specialists) {
+    auto after = std::make_shared<const v1::Specialist>(std::move(s));
+    SpecialistPtr before = index_.Find(SpecialistIdFromName(after->name()));
+    PublishCapacity(before.get(), after.get(), now);
+    index_.Put(std::move(after));
+  }
+  for (auto& [id, r] : requests) support_requests_[id] = std::move(r);
+  if (changes.latest_applied_import) last_applied_import_ = std::move(changes.latest_applied_import);
+  applied_revision_ = changes.revision;
+  applied_revision_copy_.store(changes.revision, std::memory_order_relaxed);
+  return absl::OkStatus();
+}
+
+absl::Status Registry::CommitLocked(const WriteBatch& batch) {
+  const StoreMetrics& metrics = StoreMetrics::For(store_->kind());
+  const absl::Time start = absl::Now();
+  absl::StatusOr<int64_t> committed = store_->Commit(batch);
+  metrics.commit_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - start));
+  if (!committed.ok()) {
+    metrics.CountError(committed.status());
+    return committed.status();
+  }
+  const int64_t revision = *committed;
+  // Within one write scope the store was at applied_revision_, so this
+  // commit is the next one. Otherwise (a second commit in one scope) others
+  // may have written in between: the next catch-up reads them, with this
+  // commit again, which changes nothing twice.
+  if (revision == applied_revision_ + 1 || revision == applied_revision_) {
+    applied_revision_ = revision;
+    applied_revision_copy_.store(revision, std::memory_order_relaxed);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Registry::Refresh() {
+  MutexLock write_lock(&write_mu_);
+  if (!store_->shared()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(const int64_t revision, store_->CurrentRevision());
+  if (revision == applied_revision_) return absl::OkStatus();
+  return CatchUpLocked();
+}
+
+int64_t Registry::applied_revision() const {
+  return applied_revision_copy_.load(std::memory_order_relaxed);
 }
 
 size_t Registry::size() const {
@@ -271,7 +381,7 @@ absl::Status Registry::CommitAndPublish(std::vector<std::shared_ptr<v1::Speciali
   for (const auto& r : requests) batch.support_requests.push_back(r.get());
   batch.deletes = deletes;
   batch.import = std::move(import);
-  RETURN_IF_ERROR(store_->Commit(batch));
+  RETURN_IF_ERROR(CommitLocked(batch));
   MutexLock lock(&mu_);
   const absl::Time now = clock_->Now();
   for (const std::string& id : deletes) {
@@ -561,7 +671,8 @@ absl::StatusOr<v1::Specialist> Registry::CreateSpecialist(const v1::CreateSpecia
   RETURN_IF_ERROR(access.CheckWrite(req.specialist().owning_authority()));
 
   auto record = std::make_shared<v1::Specialist>(WritableContent(req.specialist()));
-  MutexLock write_lock(&write_mu_);
+  WriteScope write_scope(this);
+  RETURN_IF_ERROR(write_scope.status());
   std::string id = req.specialist_id();
   {
     ReaderMutexLock lock(&mu_);
@@ -592,7 +703,8 @@ absl::StatusOr<v1::Specialist> Registry::CreateSpecialist(const v1::CreateSpecia
 absl::StatusOr<v1::Specialist> Registry::ApplyUpdate(
     const std::string& id, const std::string& etag, const CallAccess& access,
     const std::function<absl::Status(v1::Specialist*)>& change) {
-  MutexLock write_lock(&write_mu_);
+  WriteScope write_scope(this);
+  RETURN_IF_ERROR(write_scope.status());
   SpecialistPtr existing;
   {
     ReaderMutexLock lock(&mu_);
@@ -728,7 +840,8 @@ absl::StatusOr<v1::Specialist> Registry::UpdateCapacity(const v1::UpdateCapacity
 absl::Status Registry::DeleteSpecialist(const v1::DeleteSpecialistRequest& req,
                                         const CallAccess& access) {
   ASSIGN_OR_RETURN(std::string id, ParseName(req.name(), "name"));
-  MutexLock write_lock(&write_mu_);
+  WriteScope write_scope(this);
+  RETURN_IF_ERROR(write_scope.status());
   SpecialistPtr existing;
   {
     ReaderMutexLock lock(&mu_);
@@ -771,7 +884,8 @@ absl::StatusOr<v1::BatchUpsertSpecialistsResponse> Registry::BatchUpsertSpeciali
 
   v1::BatchUpsertSpecialistsResponse response;
   std::vector<std::shared_ptr<v1::Specialist>> writes;
-  MutexLock write_lock(&write_mu_);
+  WriteScope write_scope(this);
+  RETURN_IF_ERROR(write_scope.status());
   {
     ReaderMutexLock lock(&mu_);
     std::set<std::string> new_ids;

@@ -5,6 +5,7 @@
 // SpecialistStore, and reads and searches from the in-memory index. Knows
 // nothing of gRPC: the service adapter only translates statuses.
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -168,12 +169,48 @@ class Registry {
       const v1::WatchCapacityRequest& request, const CallAccess& access,
       std::function<void()> on_ready);
 
+  // Picks up writes other registries made to a shared store (PostgreSQL
+  // replicas of this region): the server calls it every few hundred
+  // milliseconds; a write catches up by itself first. Cheap when nothing
+  // changed (one query). No-op for a store nobody else writes.
+  absl::Status Refresh();
+
   const RegionInfo& region() const { return region_; }
   size_t size() const;
+  // The store revision this registry's in-memory view reflects.
+  int64_t applied_revision() const;
 
  private:
   Registry(const RegionInfo& region, RegistryOptions options,
            std::unique_ptr<SpecialistStore> store);
+
+  // One write: holds write_mu_ and the store's write lock (writers in other
+  // processes sharing the store wait), with this registry's view caught up
+  // to the store first, so checks made under it see every committed change.
+  // Whatever is not committed when it ends is rolled back.
+  class ABSL_SCOPED_LOCKABLE WriteScope {
+   public:
+    explicit WriteScope(Registry* registry) ABSL_EXCLUSIVE_LOCK_FUNCTION(registry->write_mu_);
+    ~WriteScope() ABSL_UNLOCK_FUNCTION();
+    WriteScope(const WriteScope&) = delete;
+    WriteScope& operator=(const WriteScope&) = delete;
+    // Why the write could not begin (the database is unreachable, say); the
+    // caller returns it and changes nothing.
+    const absl::Status& status() const { return status_; }
+
+   private:
+    Registry* registry_;
+    absl::Status status_;
+  };
+  // Reads every record and support request of the store into memory.
+  absl::Status LoadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // FAILED_PRECONDITION for a stored record this registry cannot serve.
+  absl::Status CheckStored(const v1::Specialist& s) const;
+  absl::StatusOr<std::string> StoredRequestId(const v1::SupportRequest& r) const;
+  // Applies the store's changes after applied_revision_ to the in-memory view.
+  absl::Status CatchUpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Commits `batch` and records the revision reached.
+  absl::Status CommitLocked(const WriteBatch& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
   absl::Status CheckParent(const std::string& parent) const;
   // Returns the id from a specialist name in this region.
@@ -258,6 +295,10 @@ class Registry {
   // Support requests by id.
   absl::btree_map<std::string, std::shared_ptr<const v1::SupportRequest>> support_requests_
       ABSL_GUARDED_BY(mu_);
+  // The store revision the index and support_requests_ reflect.
+  int64_t applied_revision_ ABSL_GUARDED_BY(write_mu_) = 0;
+  // A copy of applied_revision_ for lock-free status reads.
+  std::atomic<int64_t> applied_revision_copy_{0};
   // The last day a capacity snapshot was stored.
   DayNumber last_snapshot_day_ ABSL_GUARDED_BY(write_mu_) = -1;
   // Thread-safe itself; published to while mu_ is held exclusively, so a

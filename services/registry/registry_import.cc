@@ -18,6 +18,7 @@
 #include "services/common/status_macros.h"
 #include "services/registry/page_token.h"
 #include "services/registry/registry.h"
+#include "services/registry/store_metrics.h"
 #include "services/registry/validation.h"
 
 namespace expertise::registry {
@@ -102,7 +103,8 @@ absl::StatusOr<v1::Import> Registry::ImportSpecialists(ImportStream stream, cons
   RETURN_IF_ERROR(access.CheckWrite(header.authority()));
 
   const absl::Time now = clock_->Now();
-  MutexLock write_lock(&write_mu_);
+  WriteScope write_scope(this);
+  RETURN_IF_ERROR(write_scope.status());
   // Idempotency: an import id is used once; asking again returns the result.
   ASSIGN_OR_RETURN(std::optional<v1::Import> previous, store_->GetImport(header.import_id()));
   if (previous.has_value()) {
@@ -299,6 +301,7 @@ absl::StatusOr<v1::Import> Registry::ImportSpecialists(ImportStream stream, cons
     import_write.cursor_source = header.source();
   }
   RETURN_IF_ERROR(CommitAndPublish(std::move(writes), std::move(withdraw), std::move(import_write)));
+  CountImport(result);
   return result;
 }
 

@@ -274,7 +274,8 @@ absl::StatusOr<v1::SupportRequest> Registry::CreateSupportRequest(
   record->set_region_code(region_.code);
   record->set_state(v1::SUPPORT_REQUEST_STATE_OPEN);
 
-  MutexLock write_lock(&write_mu_);
+  WriteScope write_scope(this);
+  RETURN_IF_ERROR(write_scope.status());
   std::string id;
   {
     ReaderMutexLock lock(&mu_);
@@ -292,7 +293,7 @@ absl::StatusOr<v1::SupportRequest> Registry::CreateSupportRequest(
   StampSupportRequest(record.get(), nullptr, now);
   WriteBatch batch;
   batch.support_requests.push_back(record.get());
-  RETURN_IF_ERROR(store_->Commit(batch));
+  RETURN_IF_ERROR(CommitLocked(batch));
   MutexLock lock(&mu_);
   support_requests_[id] = record;
   return *record;
@@ -477,7 +478,8 @@ absl::Status Registry::PrepareLocalReleases(const v1::SupportRequest& request,
 absl::StatusOr<v1::SupportRequest> Registry::ChangeRequestAndRelease(
     const std::string& name, const RequestChange& change,
     std::vector<v1::SupportOffer::State> release_states, bool completed, const CallAccess& access) {
-  MutexLock write_lock(&write_mu_);
+  WriteScope write_scope(this);
+  RETURN_IF_ERROR(write_scope.status());
   std::shared_ptr<const v1::SupportRequest> before;
   {
     ASSIGN_OR_RETURN(std::string id, ParseSupportRequestName(name, "name"));
@@ -521,7 +523,8 @@ absl::StatusOr<v1::SupportRequest> Registry::OfferSupport(const v1::OfferSupport
   }
   RETURN_IF_ERROR(v.ToStatus());
   RETURN_IF_ERROR(access.CheckWrite(offer.provider_authority()));
-  MutexLock write_lock(&write_mu_);
+  WriteScope write_scope(this);
+  RETURN_IF_ERROR(write_scope.status());
   // A commitment of this region is checked here: it must exist, be the
   // provider's and serve this request (one elsewhere is checked by its
   // region when the offer is accepted).
@@ -603,7 +606,8 @@ absl::StatusOr<v1::SupportRequest> Registry::AcceptOffer(const v1::AcceptOfferRe
   // happen under one write lock and in one store transaction: of several
   // acceptances racing for one request, or for one specialist's hours,
   // exactly one wins and the losers change nothing.
-  MutexLock write_lock(&write_mu_);
+  WriteScope write_scope(this);
+  RETURN_IF_ERROR(write_scope.status());
   std::string commitment_name;
   ASSIGN_OR_RETURN(
       std::shared_ptr<v1::SupportRequest> record,
@@ -756,7 +760,8 @@ absl::StatusOr<v1::CapacityCommitment> Registry::CreateCapacityCommitment(
   CheckRequestId(req.request_id(), false, &v);
   RETURN_IF_ERROR(v.ToStatus());
 
-  MutexLock write_lock(&write_mu_);
+  WriteScope write_scope(this);
+  RETURN_IF_ERROR(write_scope.status());
   SpecialistPtr existing;
   {
     ReaderMutexLock lock(&mu_);
@@ -799,7 +804,8 @@ absl::StatusOr<v1::CapacityCommitment> Registry::ConfirmCapacityCommitment(
     v.Add("support_request", "must be regions/{region}/supportRequests/{id}");
   }
   RETURN_IF_ERROR(v.ToStatus());
-  MutexLock write_lock(&write_mu_);
+  WriteScope write_scope(this);
+  RETURN_IF_ERROR(write_scope.status());
   SharingWrite write;
   ASSIGN_OR_RETURN(v1::CapacityCommitment result,
                    PrepareCommitmentChange(
@@ -811,7 +817,8 @@ absl::StatusOr<v1::CapacityCommitment> Registry::ConfirmCapacityCommitment(
 
 absl::StatusOr<v1::CapacityCommitment> Registry::ReleaseCapacityCommitment(
     const v1::ReleaseCapacityCommitmentRequest& req, const CallAccess& access) {
-  MutexLock write_lock(&write_mu_);
+  WriteScope write_scope(this);
+  RETURN_IF_ERROR(write_scope.status());
   SharingWrite write;
   ASSIGN_OR_RETURN(v1::CapacityCommitment result,
                    PrepareCommitmentChange(req.name(), access, ReleaseChange(req.completed()), &write));
@@ -964,7 +971,8 @@ absl::StatusOr<v1::EquityReport> Registry::GetEquityReport(const v1::GetEquityRe
 
 absl::StatusOr<int> Registry::Sweep(
     const std::function<absl::Status(const std::vector<std::string>&)>& before_commit) {
-  MutexLock write_lock(&write_mu_);
+  WriteScope write_scope(this);
+  RETURN_IF_ERROR(write_scope.status());
   const absl::Time now = clock_->Now();
   const DayNumber today = Today();
   std::vector<std::pair<std::shared_ptr<const v1::SupportRequest>, std::shared_ptr<v1::SupportRequest>>>
@@ -1037,7 +1045,7 @@ absl::StatusOr<int> Registry::Sweep(
       ReaderMutexLock lock(&mu_);
       batch.snapshots = SnapshotRows(today);
     }
-    RETURN_IF_ERROR(store_->Commit(batch));
+    RETURN_IF_ERROR(CommitLocked(batch));
     last_snapshot_day_ = today;
   }
   return changed;

@@ -21,7 +21,6 @@
 #include "services/registry/registry.h"
 #include "services/registry/registry_service_impl.h"
 #include "services/registry/sharing_service_impl.h"
-#include "services/registry/sqlite_store.h"
 
 namespace expertise::registry {
 int RunRegistryServer(const ServerOptions& options) {
@@ -52,11 +51,17 @@ int RunRegistryServer(const ServerOptions& options) {
   RegistryServiceImpl service(&executor, server_security->gate.get());
   SharingServiceImpl sharing(&service);
 
+  // Metrics and the probe port; declared before the server, whose
+  // interceptors point into it.
+  observability::ServerObservability observability(options.observability, "registry");
+  observability.grpc_metrics().InitializeService(v1::RegistryService::service_full_name());
+  observability.grpc_metrics().InitializeService(v1::CapacitySharingService::service_full_name());
+
   grpc::EnableDefaultHealthCheckService(true);
   if (options.reflection) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  server_security->Install(&builder, options.listen, &port);
+  server_security->Install(&builder, options.listen, &port, observability.InterceptorFactories());
   builder.RegisterService(&service);
   builder.RegisterService(&sharing);
   // gRPC's default (4 MiB): larger requests get RESOURCE_EXHAUSTED from the
@@ -70,7 +75,14 @@ int RunRegistryServer(const ServerOptions& options) {
     fprintf(stderr, "expertise-registry: cannot listen on %s\n", options.listen.c_str());
     return 1;
   }
-  auto* health = server->GetHealthCheckService();
+  if (absl::Status started = observability.Start(); !started.ok()) {
+    LogEvent(*log, spdlog::level::err, "observability_failed", {{"error", std::string(started.message())}});
+    fprintf(stderr, "expertise-registry: %s\n", std::string(started.message()).c_str());
+    server->Shutdown(std::chrono::system_clock::now());
+    return 1;
+  }
+  // Every status set here is mirrored on the probe port (--health-listen).
+  auto* health = observability.MirrorHealth(server->GetHealthCheckService());
   const std::string service_name = v1::RegistryService::service_full_name();
   // Not ready until the database is open and loaded.
   health->SetServingStatus(false);
@@ -78,13 +90,14 @@ int RunRegistryServer(const ServerOptions& options) {
   const auto load_start = std::chrono::steady_clock::now();
   RegistryOptions registry_options;
   registry_options.region = region->code;
-  auto store = SqliteStore::Open(options.db_path);
+  auto store = OpenStore(options.store);
   absl::StatusOr<std::unique_ptr<Registry>> registry =
       store.ok() ? Registry::Open(std::move(registry_options), *std::move(store))
                  : absl::StatusOr<std::unique_ptr<Registry>>(store.status());
   if (!registry.ok()) {
     LogEvent(*log, spdlog::level::err, "open_failed",
-             {{"db", options.db_path}, {"error", std::string(registry.status().message())}});
+             {{"store", DescribeStore(options.store)},
+              {"error", std::string(registry.status().message())}});
     fprintf(stderr, "expertise-registry: %s\n", std::string(registry.status().message()).c_str());
     server->Shutdown(std::chrono::system_clock::now());
     return 1;
@@ -92,7 +105,8 @@ int RunRegistryServer(const ServerOptions& options) {
   // The trail is opened after the database, whose lock says first (and
   // more clearly) that another registry holds this region.
   const std::string audit_path =
-      options.audit_log_path.empty() ? options.db_path + ".audit.jsonl" : options.audit_log_path;
+      options.audit_log_path.empty() ? options.store.sqlite_path + ".audit.jsonl"
+                                     : options.audit_log_path;
   absl::StatusOr<std::unique_ptr<security::AuditLog>> audit =
       security::AuditLog::Open(audit_path, RealClock());
   if (!audit.ok()) {
@@ -105,6 +119,24 @@ int RunRegistryServer(const ServerOptions& options) {
   }
   const size_t records = (*registry)->size();
   Registry* const registry_ptr = registry->get();
+  // Read at scrape time; unregistered (end of scope) before the registry goes.
+  auto specialists_metric = observability.metrics().AddCallbackGauge(
+      "expertise_registry_specialists", "Specialist records held by this registry.",
+      [registry_ptr] { return static_cast<double>(registry_ptr->size()); });
+  if (!specialists_metric.ok()) {
+    LogEvent(*log, spdlog::level::warn, "metric_not_registered",
+             {{"error", std::string(specialists_metric.status().message())}});
+  }
+  // Replicas of one region should agree; one that lags has stopped seeing
+  // the others' writes (docs/operations.md).
+  auto revision_metric = observability.metrics().AddCallbackGauge(
+      "expertise_registry_store_revision",
+      "The store revision this registry's in-memory view reflects.",
+      [registry_ptr] { return static_cast<double>(registry_ptr->applied_revision()); });
+  if (!revision_metric.ok()) {
+    LogEvent(*log, spdlog::level::warn, "metric_not_registered",
+             {{"error", std::string(revision_metric.status().message())}});
+  }
   service.SetRegistry(*std::move(registry), audit->get());
   // Moves support requests and commitments on with the clock and takes the
   // daily capacity snapshot.
@@ -148,6 +180,27 @@ int RunRegistryServer(const ServerOptions& options) {
     } while (!stop_sweeping.WaitForNotificationWithTimeout(
         absl::Seconds(options.sweep_interval_seconds)));
   });
+  // Replicas sharing a PostgreSQL database: pick up the others' writes so
+  // reads here see them within about one poll interval.
+  absl::Notification stop_following;
+  std::thread follower;
+  if (options.store.kind == "postgres") {
+    follower = std::thread([&] {
+      bool failing = false;
+      while (!stop_following.WaitForNotificationWithTimeout(
+          absl::Milliseconds(options.replica_poll_ms))) {
+        const absl::Status refreshed = registry_ptr->Refresh();
+        if (!refreshed.ok() && !failing) {
+          LogEvent(*log, spdlog::level::warn, "replica_refresh_failed",
+                   {{"error", std::string(refreshed.message())}});
+        } else if (refreshed.ok() && failing) {
+          LogEvent(*log, spdlog::level::info, "replica_refresh_recovered",
+                   {{"revision", registry_ptr->applied_revision()}});
+        }
+        failing = !refreshed.ok();
+      }
+    });
+  }
   health->SetServingStatus(true);
   health->SetServingStatus(service_name, true);
   const double load_ms = std::chrono::duration<double, std::milli>(
@@ -168,10 +221,13 @@ int RunRegistryServer(const ServerOptions& options) {
   health->SetServingStatus(false);
   stop_sweeping.Notify();
   sweeper.join();
+  stop_following.Notify();
+  if (follower.joinable()) follower.join();
   sharing.EndWatches();
   server->Shutdown(std::chrono::system_clock::now() +
                    std::chrono::seconds(options.shutdown_grace_seconds));
   server->Wait();
+  observability.Stop();
   executor.Shutdown();
   LogEvent(*log, spdlog::level::info, "stopped");
   return 0;

@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -55,8 +56,32 @@ struct WriteBatch {
   }
 };
 
-// Implementations are not thread-safe: the Registry serialises writers and
-// loads once at start-up.
+// What changed in a store after a given revision: how a registry catches up
+// with writes made by other registries sharing the database (replicas).
+struct StoreChanges {
+  // The revision these changes bring the reader to.
+  int64_t revision = 0;
+  // Records inserted or replaced, in full.
+  std::vector<v1::Specialist> specialists;
+  // Ids of records deleted. Apply these before `specialists`: a record
+  // deleted and then created again with the same id is in both.
+  std::vector<std::string> deleted_specialists;
+  // Support requests inserted or replaced, in full.
+  std::vector<v1::SupportRequest> support_requests;
+  // Set when an import that changed records was stored.
+  std::optional<v1::Import> latest_applied_import;
+};
+
+// Every committed change gets the next revision number (1, 2, ...), so
+// registries sharing a database can tell whether they are up to date.
+//
+// Writes: BeginWrite takes the store's write lock, which other writers
+// (other processes sharing the database included) wait for, and returns the
+// revision of the data as of then. The caller reads what it needs
+// (ChangesSince), decides, and ends the write with Commit or AbortWrite.
+// Commit without BeginWrite begins one itself.
+//
+// Implementations are not thread-safe: the Registry serialises callers.
 class SpecialistStore {
  public:
   virtual ~SpecialistStore() = default;
@@ -64,9 +89,35 @@ class SpecialistStore {
   // Calls `visit` with every stored record. Stops at the first error.
   virtual absl::Status LoadAll(const std::function<absl::Status(v1::Specialist)>& visit) = 0;
 
-  // Applies `batch` atomically and durably: when this returns OK the change
-  // survives a crash or power loss.
-  virtual absl::Status Commit(const WriteBatch& batch) = 0;
+  // Takes the write lock and returns the current revision. UNAVAILABLE if
+  // the database cannot be reached.
+  virtual absl::StatusOr<int64_t> BeginWrite() = 0;
+
+  // Applies `batch` atomically and durably, ends the write and returns the
+  // new revision (the same one for an empty batch): when this returns OK the
+  // change survives a crash or power loss. A lost connection or a
+  // serialisation failure is retried when nothing else was written
+  // meanwhile (a commit whose outcome was unknown is looked up first, so it
+  // is never applied twice); otherwise ABORTED, and nothing is changed.
+  virtual absl::StatusOr<int64_t> Commit(const WriteBatch& batch) = 0;
+
+  // Ends a write begun with BeginWrite without changing anything. No-op
+  // when none is open.
+  virtual void AbortWrite() = 0;
+
+  // The latest committed revision, without locking.
+  virtual absl::StatusOr<int64_t> CurrentRevision() = 0;
+
+  // Everything committed after `revision`, read consistently (inside the
+  // open write when there is one).
+  virtual absl::StatusOr<StoreChanges> ChangesSince(int64_t revision) = 0;
+
+  // True when other processes may write the same data (PostgreSQL
+  // replicas), so a registry must look for their changes.
+  virtual bool shared() const = 0;
+
+  // "sqlite" or "postgres": for logs and metrics.
+  virtual std::string_view kind() const = 0;
 
   // The stored import with this id, or nullopt.
   virtual absl::StatusOr<std::optional<v1::Import>> GetImport(const std::string& id) = 0;
@@ -95,6 +146,10 @@ class SpecialistStore {
   // Returns the schema version the store is at.
   virtual int schema_version() const = 0;
 };
+
+// Whether an import record changed (or could have changed) records: the
+// imports a registry's status reports as the latest.
+bool IsAppliedImport(const v1::Import& import);
 
 // Returns the id part of `regions/{region}/specialists/{id}`.
 std::string SpecialistIdFromName(const std::string& name);

@@ -7,18 +7,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "services/common/status_macros.h"
+#include "services/registry/schema_migration.h"
 
 namespace expertise::registry {
 namespace {
 
-struct Migration {
-  int version;
-  const char* description;
-  const char* sql;
-};
-
 // Append only: never edit a migration that has shipped.
-constexpr Migration kMigrations[] = {
+constexpr SchemaMigration kMigrations[] = {
     {1, "specialists table",
      R"sql(
       CREATE TABLE specialists (
@@ -73,6 +68,26 @@ constexpr Migration kMigrations[] = {
         PRIMARY KEY (day, role)
       ) STRICT, WITHOUT ROWID;
      )sql"},
+    {4, "revisions: every commit numbered, so readers can ask what changed since",
+     R"sql(
+      CREATE TABLE store_state (
+        id       INTEGER PRIMARY KEY CHECK (id = 1),
+        revision INTEGER NOT NULL
+      ) STRICT;
+      INSERT INTO store_state(id, revision) VALUES (1, 0);
+      ALTER TABLE specialists ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE support_requests ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE imports ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX specialists_by_revision ON specialists(revision);
+      CREATE INDEX support_requests_by_revision ON support_requests(revision);
+      CREATE INDEX imports_by_revision ON imports(revision);
+      -- Ids only: a deleted specialist's data is erased, its id is random.
+      CREATE TABLE deleted_specialists (
+        id       TEXT PRIMARY KEY,
+        revision INTEGER NOT NULL
+      ) STRICT, WITHOUT ROWID;
+      CREATE INDEX deleted_specialists_by_revision ON deleted_specialists(revision);
+     )sql"},
 };
 
 // Closes a statement on every path out of a scope.
@@ -115,12 +130,17 @@ absl::Status SqliteError(sqlite3* db, absl::string_view what) {
 
 int SqliteLatestSchemaVersion() { return kMigrations[std::size(kMigrations) - 1].version; }
 
+bool IsAppliedImport(const v1::Import& import) {
+  return import.state() != v1::Import::FAILED && !import.validate_only();
+}
+
 std::string SpecialistIdFromName(const std::string& name) {
   const size_t slash = name.rfind('/');
   return slash == std::string::npos ? name : name.substr(slash + 1);
 }
 
-absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
+absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path,
+                                                                bool migrate) {
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &db,
                                  SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -163,7 +183,7 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string
     return absl::FailedPreconditionError(absl::StrCat(
         "database ", path, " is in use by another process (", s.message(), ")"));
   }
-  RETURN_IF_ERROR(store->Migrate());
+  RETURN_IF_ERROR(store->Migrate(migrate));
   return store;
 }
 
@@ -179,7 +199,7 @@ absl::Status SqliteStore::Exec(const char* sql) {
   return absl::OkStatus();
 }
 
-absl::Status SqliteStore::Migrate() {
+absl::Status SqliteStore::Migrate(bool migrate) {
   RETURN_IF_ERROR(Exec(
       "CREATE TABLE IF NOT EXISTS schema_migrations ("
       " version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)"));
@@ -189,13 +209,20 @@ absl::Status SqliteStore::Migrate() {
       return SqliteError(db_, "reading schema version");
     }
     schema_version_ = sqlite3_column_int(current.get(), 0);
+    schema_version_at_open_ = schema_version_;
   }
   if (schema_version_ > SqliteLatestSchemaVersion()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "database schema version ", schema_version_, " is newer than this binary supports (",
         SqliteLatestSchemaVersion(), "); run a newer expertise-registry"));
   }
-  for (const Migration& m : kMigrations) {
+  if (schema_version_ < SqliteLatestSchemaVersion() && !migrate) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "database schema version ", schema_version_, " is behind this binary's (",
+        SqliteLatestSchemaVersion(),
+        "); run `expertise-registry migrate` or start with --migrate-on-start"));
+  }
+  for (const SchemaMigration& m : kMigrations) {
     if (m.version <= schema_version_) continue;
     RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
     absl::Status status = Exec(m.sql);
@@ -240,13 +267,14 @@ absl::Status SqliteStore::LoadAll(const std::function<absl::Status(v1::Specialis
   return absl::OkStatus();
 }
 
-absl::Status SqliteStore::WriteImport(const ImportWrite& write) {
+absl::Status SqliteStore::WriteImport(const ImportWrite& write, int64_t revision) {
   std::string blob;
-  Statement insert(db_, "INSERT INTO imports(id, record) VALUES (?1, ?2)");
+  Statement insert(db_, "INSERT INTO imports(id, record, revision) VALUES (?1, ?2, ?3)");
   if (!insert.ok()) return SqliteError(db_, "preparing import insert");
   if (!write.import->SerializeToString(&blob)) return absl::InternalError("cannot encode import");
   sqlite3_bind_text(insert.get(), 1, write.id.data(), static_cast<int>(write.id.size()), SQLITE_STATIC);
   sqlite3_bind_blob(insert.get(), 2, blob.data(), static_cast<int>(blob.size()), SQLITE_STATIC);
+  sqlite3_bind_int64(insert.get(), 3, revision);
   if (sqlite3_step(insert.get()) != SQLITE_DONE) return SqliteError(db_, "writing import");
   if (write.rejects != nullptr) {
     Statement reject(db_, "INSERT INTO import_rejects(import_id, position, record) VALUES (?1, ?2, ?3)");
@@ -279,12 +307,12 @@ absl::Status SqliteStore::WriteImport(const ImportWrite& write) {
   return absl::OkStatus();
 }
 
-absl::Status SqliteStore::WriteSharing(const WriteBatch& batch) {
+absl::Status SqliteStore::WriteSharing(const WriteBatch& batch, int64_t revision) {
   std::string blob;
   if (!batch.support_requests.empty()) {
     Statement upsert(db_, R"sql(
-        INSERT INTO support_requests(id, state, record) VALUES (?1, ?2, ?3)
-        ON CONFLICT(id) DO UPDATE SET state = ?2, record = ?3)sql");
+        INSERT INTO support_requests(id, state, record, revision) VALUES (?1, ?2, ?3, ?4)
+        ON CONFLICT(id) DO UPDATE SET state = ?2, record = ?3, revision = ?4)sql");
     if (!upsert.ok()) return SqliteError(db_, "preparing support request upsert");
     for (const v1::SupportRequest* r : batch.support_requests) {
       const std::string id = r->name().substr(r->name().rfind('/') + 1);
@@ -293,6 +321,7 @@ absl::Status SqliteStore::WriteSharing(const WriteBatch& batch) {
       sqlite3_bind_text(upsert.get(), 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
       sqlite3_bind_int(upsert.get(), 2, r->state());
       sqlite3_bind_blob(upsert.get(), 3, blob.data(), static_cast<int>(blob.size()), SQLITE_STATIC);
+      sqlite3_bind_int64(upsert.get(), 4, revision);
       if (sqlite3_step(upsert.get()) != SQLITE_DONE) {
         return SqliteError(db_, absl::StrCat("writing support request ", id));
       }
@@ -387,7 +416,7 @@ absl::StatusOr<std::optional<v1::Import>> SqliteStore::LatestAppliedImport() {
     if (!import.ParseFromArray(sqlite3_column_blob(select.get(), 0), sqlite3_column_bytes(select.get(), 0))) {
       return absl::DataLossError("a stored import cannot be decoded");
     }
-    if (import.state() != v1::Import::FAILED && !import.validate_only()) return import;
+    if (IsAppliedImport(import)) return import;
   }
   if (rc != SQLITE_DONE) return SqliteError(db_, "scanning imports");
   return std::nullopt;
@@ -430,21 +459,52 @@ absl::StatusOr<std::optional<v1::ImportCursor>> SqliteStore::GetImportCursor(con
   return cursor;
 }
 
-absl::Status SqliteStore::Commit(const WriteBatch& batch) {
-  if (batch.empty()) return absl::OkStatus();
+absl::StatusOr<int64_t> SqliteStore::ReadRevision() {
+  Statement select(db_, "SELECT revision FROM store_state WHERE id = 1");
+  if (!select.ok() || sqlite3_step(select.get()) != SQLITE_ROW) {
+    return SqliteError(db_, "reading the store revision");
+  }
+  return sqlite3_column_int64(select.get(), 0);
+}
+
+absl::StatusOr<int64_t> SqliteStore::CurrentRevision() { return ReadRevision(); }
+
+absl::StatusOr<int64_t> SqliteStore::BeginWrite() {
+  if (in_write_) return absl::FailedPreconditionError("a write is already open");
   RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
-  absl::Status status = [&]() -> absl::Status {
-    if (batch.import) RETURN_IF_ERROR(WriteImport(*batch.import));
-    RETURN_IF_ERROR(WriteSharing(batch));
+  absl::StatusOr<int64_t> revision = ReadRevision();
+  if (!revision.ok()) {
+    (void)Exec("ROLLBACK");
+    return revision.status();
+  }
+  in_write_ = true;
+  return revision;
+}
+
+void SqliteStore::AbortWrite() {
+  if (!in_write_) return;
+  in_write_ = false;
+  (void)Exec("ROLLBACK");
+}
+
+absl::StatusOr<int64_t> SqliteStore::Commit(const WriteBatch& batch) {
+  if (!in_write_) RETURN_IF_ERROR(BeginWrite().status());
+  in_write_ = false;
+  absl::StatusOr<int64_t> revision = [&]() -> absl::StatusOr<int64_t> {
+    ASSIGN_OR_RETURN(const int64_t current, ReadRevision());
+    if (batch.empty()) return current;
+    const int64_t next = current + 1;
+    if (batch.import) RETURN_IF_ERROR(WriteImport(*batch.import, next));
+    RETURN_IF_ERROR(WriteSharing(batch, next));
     Statement upsert(db_, R"sql(
         INSERT INTO specialists(id, owning_authority, source, external_id, role, latitude,
                                 longitude, contracted_hours, committed_hours, etag,
-                                update_time_us, record)
-        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                                update_time_us, record, revision)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
         ON CONFLICT(id) DO UPDATE SET
           owning_authority = ?2, source = ?3, external_id = ?4, role = ?5, latitude = ?6,
           longitude = ?7, contracted_hours = ?8, committed_hours = ?9, etag = ?10,
-          update_time_us = ?11, record = ?12)sql");
+          update_time_us = ?11, record = ?12, revision = ?13)sql");
     if (!upsert.ok()) return SqliteError(db_, "preparing upsert");
     std::string blob;
     for (const v1::Specialist* s : batch.puts) {
@@ -469,6 +529,7 @@ absl::Status SqliteStore::Commit(const WriteBatch& batch) {
       sqlite3_bind_int64(st, 11,
                          s->update_time().seconds() * 1000000 + s->update_time().nanos() / 1000);
       sqlite3_bind_blob(st, 12, blob.data(), static_cast<int>(blob.size()), SQLITE_STATIC);
+      sqlite3_bind_int64(st, 13, next);
       if (sqlite3_step(st) != SQLITE_DONE) {
         return SqliteError(db_, absl::StrCat("writing specialist ", id));
       }
@@ -476,16 +537,31 @@ absl::Status SqliteStore::Commit(const WriteBatch& batch) {
       sqlite3_clear_bindings(st);
     }
     Statement erase(db_, "DELETE FROM specialists WHERE id = ?1");
-    if (!erase.ok()) return SqliteError(db_, "preparing delete");
+    Statement tombstone(db_, R"sql(
+        INSERT INTO deleted_specialists(id, revision) VALUES (?1, ?2)
+        ON CONFLICT(id) DO UPDATE SET revision = ?2)sql");
+    if (!erase.ok() || !tombstone.ok()) return SqliteError(db_, "preparing delete");
     for (const std::string& id : batch.deletes) {
       sqlite3_bind_text(erase.get(), 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
       if (sqlite3_step(erase.get()) != SQLITE_DONE) {
         return SqliteError(db_, absl::StrCat("deleting specialist ", id));
       }
       sqlite3_reset(erase.get());
+      sqlite3_bind_text(tombstone.get(), 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
+      sqlite3_bind_int64(tombstone.get(), 2, next);
+      if (sqlite3_step(tombstone.get()) != SQLITE_DONE) {
+        return SqliteError(db_, absl::StrCat("recording the deletion of ", id));
+      }
+      sqlite3_reset(tombstone.get());
     }
-    return absl::OkStatus();
+    Statement bump(db_, "UPDATE store_state SET revision = ?1 WHERE id = 1");
+    sqlite3_bind_int64(bump.get(), 1, next);
+    if (!bump.ok() || sqlite3_step(bump.get()) != SQLITE_DONE) {
+      return SqliteError(db_, "advancing the store revision");
+    }
+    return next;
   }();
+  absl::Status status = revision.status();
   if (status.ok()) status = Exec("COMMIT");
   if (!status.ok()) {
     (void)Exec("ROLLBACK");
@@ -497,7 +573,82 @@ absl::Status SqliteStore::Commit(const WriteBatch& batch) {
   if (!batch.deletes.empty()) {
     RETURN_IF_ERROR(Exec("PRAGMA wal_checkpoint(TRUNCATE)"));
   }
-  return absl::OkStatus();
+  return revision;
+}
+
+absl::StatusOr<StoreChanges> SqliteStore::ChangesSince(int64_t revision) {
+  // Inside the open write, or in a read transaction of its own, so every
+  // query sees the same data.
+  const bool own_transaction = !in_write_;
+  if (own_transaction) RETURN_IF_ERROR(Exec("BEGIN"));
+  absl::StatusOr<StoreChanges> changes = [&]() -> absl::StatusOr<StoreChanges> {
+    StoreChanges out;
+    ASSIGN_OR_RETURN(out.revision, ReadRevision());
+    if (out.revision == revision) return out;
+    {
+      Statement select(db_, "SELECT id FROM deleted_specialists WHERE revision > ?1 ORDER BY id");
+      if (!select.ok()) return SqliteError(db_, "preparing deletion read");
+      sqlite3_bind_int64(select.get(), 1, revision);
+      int rc;
+      while ((rc = sqlite3_step(select.get())) == SQLITE_ROW) {
+        out.deleted_specialists.emplace_back(
+            reinterpret_cast<const char*>(sqlite3_column_text(select.get(), 0)));
+      }
+      if (rc != SQLITE_DONE) return SqliteError(db_, "reading deletions");
+    }
+    {
+      Statement select(db_, "SELECT id, record FROM specialists WHERE revision > ?1 ORDER BY id");
+      if (!select.ok()) return SqliteError(db_, "preparing change read");
+      sqlite3_bind_int64(select.get(), 1, revision);
+      int rc;
+      while ((rc = sqlite3_step(select.get())) == SQLITE_ROW) {
+        v1::Specialist& s = out.specialists.emplace_back();
+        if (!s.ParseFromArray(sqlite3_column_blob(select.get(), 1),
+                              sqlite3_column_bytes(select.get(), 1))) {
+          return absl::DataLossError("a stored record cannot be decoded");
+        }
+      }
+      if (rc != SQLITE_DONE) return SqliteError(db_, "reading changed specialists");
+    }
+    {
+      Statement select(db_,
+                       "SELECT record FROM support_requests WHERE revision > ?1 ORDER BY id");
+      if (!select.ok()) return SqliteError(db_, "preparing support request change read");
+      sqlite3_bind_int64(select.get(), 1, revision);
+      int rc;
+      while ((rc = sqlite3_step(select.get())) == SQLITE_ROW) {
+        v1::SupportRequest& r = out.support_requests.emplace_back();
+        if (!r.ParseFromArray(sqlite3_column_blob(select.get(), 0),
+                              sqlite3_column_bytes(select.get(), 0))) {
+          return absl::DataLossError("a stored support request cannot be decoded");
+        }
+      }
+      if (rc != SQLITE_DONE) return SqliteError(db_, "reading changed support requests");
+    }
+    {
+      Statement select(db_,
+                       "SELECT record FROM imports WHERE revision > ?1 ORDER BY revision DESC, "
+                       "rowid DESC");
+      if (!select.ok()) return SqliteError(db_, "preparing import change read");
+      sqlite3_bind_int64(select.get(), 1, revision);
+      int rc;
+      while ((rc = sqlite3_step(select.get())) == SQLITE_ROW) {
+        v1::Import import;
+        if (!import.ParseFromArray(sqlite3_column_blob(select.get(), 0),
+                                   sqlite3_column_bytes(select.get(), 0))) {
+          return absl::DataLossError("a stored import cannot be decoded");
+        }
+        if (IsAppliedImport(import)) {
+          out.latest_applied_import = std::move(import);
+          break;
+        }
+      }
+      if (rc != SQLITE_DONE && rc != SQLITE_ROW) return SqliteError(db_, "reading changed imports");
+    }
+    return out;
+  }();
+  if (own_transaction) (void)Exec(changes.ok() ? "COMMIT" : "ROLLBACK");
+  return changes;
 }
 
 }  // namespace expertise::registry

@@ -20,14 +20,23 @@ int SqliteLatestSchemaVersion();
 // Schema changes are versioned migrations applied in order at Open().
 class SqliteStore final : public SpecialistStore {
  public:
-  // Opens (creating if needed) the database at `path` and migrates it.
+  // Opens (creating if needed) the database at `path` and migrates it
+  // (unless `migrate` is false: then a schema behind this binary is refused).
   // Fails with FAILED_PRECONDITION if the file's schema is newer than this
   // binary, or if the file is locked by another registry process.
-  static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& path);
+  static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& path,
+                                                          bool migrate = true);
   ~SqliteStore() override;
 
   absl::Status LoadAll(const std::function<absl::Status(v1::Specialist)>& visit) override;
-  absl::Status Commit(const WriteBatch& batch) override;
+  absl::StatusOr<int64_t> BeginWrite() override;
+  absl::StatusOr<int64_t> Commit(const WriteBatch& batch) override;
+  void AbortWrite() override;
+  absl::StatusOr<int64_t> CurrentRevision() override;
+  absl::StatusOr<StoreChanges> ChangesSince(int64_t revision) override;
+  // The file is locked for this process: nobody else writes it.
+  bool shared() const override { return false; }
+  std::string_view kind() const override { return "sqlite"; }
   absl::StatusOr<std::optional<v1::Import>> GetImport(const std::string& id) override;
   absl::StatusOr<std::optional<v1::Import>> LatestAppliedImport() override;
   absl::StatusOr<std::vector<v1::ImportReject>> ListImportRejects(const std::string& id,
@@ -39,16 +48,21 @@ class SqliteStore final : public SpecialistStore {
       const std::function<absl::Status(v1::SupportRequest)>& visit) override;
   absl::StatusOr<std::vector<CapacitySnapshotRow>> ListCapacitySnapshots(int32_t from_day) override;
   int schema_version() const override { return schema_version_; }
+  // The schema version found at Open(), before any migration.
+  int schema_version_at_open() const { return schema_version_at_open_; }
 
  private:
   explicit SqliteStore(sqlite3* db) : db_(db) {}
   absl::Status Exec(const char* sql);
-  absl::Status Migrate();
-  absl::Status WriteImport(const ImportWrite& write);
-  absl::Status WriteSharing(const WriteBatch& batch);
+  absl::Status Migrate(bool migrate);
+  absl::Status WriteImport(const ImportWrite& write, int64_t revision);
+  absl::Status WriteSharing(const WriteBatch& batch, int64_t revision);
+  absl::StatusOr<int64_t> ReadRevision();
 
   sqlite3* db_;
   int schema_version_ = 0;
+  int schema_version_at_open_ = 0;
+  bool in_write_ = false;  // between BeginWrite and Commit/AbortWrite
 };
 
 }  // namespace expertise::registry

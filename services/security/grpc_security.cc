@@ -106,10 +106,13 @@ absl::StatusOr<ServerSecurity> SetUpServerSecurity(ServerSecurityOptions options
   return security;
 }
 
-void ServerSecurity::Install(grpc::ServerBuilder* builder, const std::string& listen, int* port) {
+void ServerSecurity::Install(
+    grpc::ServerBuilder* builder, const std::string& listen, int* port,
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> after) {
   builder->AddListeningPort(listen, credentials, port);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(gate->NewInterceptorFactory());
+  for (auto& factory : after) interceptors.push_back(std::move(factory));
   builder->experimental().SetInterceptorCreators(std::move(interceptors));
 }
 

@@ -77,7 +77,12 @@ struct ServerSecurity {
   std::unique_ptr<CallGate> gate;
 
   // Adds the listening port with the credentials and the interceptor.
-  void Install(grpc::ServerBuilder* builder, const std::string& listen, int* port);
+  // `after` are installed behind the security interceptor: PRE_SEND_STATUS
+  // runs interceptors in order, so they see the refusal it forces onto the
+  // final status (the metrics interceptor counts the code the client gets).
+  void Install(grpc::ServerBuilder* builder, const std::string& listen, int* port,
+               std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+                   after = {});
 };
 
 // Checks `options` for a server listening on `listen` (TLS files, the

@@ -107,11 +107,12 @@ absl::StatusOr<std::unique_ptr<RegistryProcess>> RegistryProcess::Start(
   std::filesystem::remove(port_file);
   rp->log_path_ = db_path + ".log";
   std::vector<std::string> argv = {BinaryPath("expertise-registry"), "--region", region,
-                                   "--listen", "127.0.0.1:0", "--db", db_path, "--port-file",
-                                   port_file};
+                                   "--listen", "127.0.0.1:0", "--port-file", port_file};
   auto has = [&](const char* flag) {
     return std::find(extra_args.begin(), extra_args.end(), flag) != extra_args.end();
   };
+  // With --store postgres, `db_path` only names the port file and the log.
+  if (!has("--store")) argv.insert(argv.end(), {"--db", db_path});
   // A test that brings its own TLS or keyring brings its own security flags.
   if (!has("--tls-cert") && !has("--api-keys")) {
     for (const std::string& flag : DevServerFlags()) argv.push_back(flag);

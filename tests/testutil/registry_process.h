@@ -19,7 +19,8 @@ class RegistryProcess {
  public:
   // Starts a registry for `region` on `db_path`; its log goes to
   // `db_path`.log. Fails if it is not serving within 30 seconds.
-  // `extra_args` are appended to the command line.
+  // `extra_args` are appended to the command line; when they choose a
+  // --store, `db_path` only names the port file and the log.
   static absl::StatusOr<std::unique_ptr<RegistryProcess>> Start(
       const std::string& region, const std::string& db_path,
       const std::vector<std::string>& extra_args = {});

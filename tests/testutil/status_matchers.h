@@ -31,6 +31,15 @@ MATCHER_P(StatusIs, code, "has code " + absl::StatusCodeToString(code)) {
   return s.code() == code;
 }
 
+// A StatusOr that is OK and whose value matches `matcher`.
+MATCHER_P(IsOkAndHolds, matcher, "is OK and holds a matching value") {
+  if (!arg.ok()) {
+    *result_listener << "status is " << arg.status();
+    return false;
+  }
+  return ::testing::ExplainMatchResult(matcher, *arg, result_listener);
+}
+
 // Returns the field paths of the BadRequest attached to `status`.
 inline std::vector<std::string> BadFields(const absl::Status& status) {
   std::vector<std::string> fields;
