@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
   app.add_flag("--migrate-on-start,!--no-migrate-on-start", options.store.migrate,
                "Apply missing schema migrations at start-up; with replicas, run "
                "`expertise-registry migrate` once instead and start them with --no-migrate-on-start")
-      ->default_val(true);
+      ->default_val(true)->envname("EXPERTISE_MIGRATE_ON_START");
   app.add_option("--replica-poll-ms", options.replica_poll_ms,
                  "With --store postgres: how often other replicas' writes are picked up")
       ->default_val(200)->check(CLI::Range(10, 60000))->envname("EXPERTISE_REPLICA_POLL_MS");

@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "services/common/errors.h"
 #include "services/common/status_macros.h"
 #include "services/registry/schema_migration.h"
 #include "services/registry/store_metrics.h"
@@ -154,6 +155,9 @@ std::string WithClientDefaults(const std::string& url) {
   add("connect_timeout", "5");
   add("keepalives", "1");
   add("keepalives_idle", "30");
+  // Sent data unacknowledged this long (ms) means the server is gone: a
+  // query on a half-open connection fails instead of blocking the writer.
+  add("tcp_user_timeout", "30000");
   add("application_name", "expertise-registry");
   return out;
 }
@@ -162,7 +166,9 @@ std::string WithClientDefaults(const std::string& url) {
 
 std::string RedactedDatabaseUrl(const std::string& url) {
   const size_t scheme = url.find("://");
-  const size_t at = url.find('@');
+  // The userinfo ends at the last '@' before the path (a password may hold '@').
+  const size_t path = scheme == std::string::npos ? std::string::npos : url.find('/', scheme + 3);
+  const size_t at = url.rfind('@', path);
   if (scheme != std::string::npos && at != std::string::npos && at > scheme) {
     const size_t colon = url.find(':', scheme + 3);
     if (colon != std::string::npos && colon < at) {
@@ -212,6 +218,9 @@ class PostgresStore::Impl {
   // The open write, between BeginWrite and Commit/AbortWrite.
   std::unique_ptr<pqxx::work> txn_;
   int64_t begun_revision_ = 0;
+  // A read inside the open write failed and took the transaction with it:
+  // the caller's decision rests on a write that no longer exists.
+  bool write_lost_ = false;
   int schema_version_ = 0;
   int schema_version_at_open_ = 0;
   int64_t retried_commits_ = 0;
@@ -223,6 +232,15 @@ class PostgresStore::Impl {
     txn_.reset();
     conn_.reset();
     conn_ = std::make_unique<pqxx::connection>(WithClientDefaults(options_.url));
+    // A replica that dies inside a write leaves its session holding the
+    // region's write lock until the server notices; this bounds that for
+    // the other replicas' writers. Best effort: not every compatible
+    // database has the setting.
+    try {
+      pqxx::nontransaction setup(*conn_);
+      setup.exec0("SET idle_in_transaction_session_timeout = 60000");
+    } catch (const pqxx::sql_error&) {
+    }
     Prepare();
     return *conn_;
   }
@@ -243,6 +261,7 @@ class PostgresStore::Impl {
       } catch (const std::exception& e) {
         absl::Status status = ToStatus(e, what);
         Drop();  // the write is lost with its transaction
+        write_lost_ = true;
         return status;
       }
     }
@@ -264,21 +283,23 @@ class PostgresStore::Impl {
   absl::Status Migrate() {
     try {
       pqxx::work txn(Connection());
-      txn.exec0(
-          "CREATE TABLE IF NOT EXISTS schema_migrations ("
-          " version INTEGER PRIMARY KEY, description TEXT NOT NULL,"
-          " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())");
-      txn.commit();
-    } catch (const std::exception& e) {
-      return ToStatus(e, "creating schema_migrations");
-    }
-    try {
-      pqxx::work txn(Connection());
       if (options_.migrate) {
+        // First, in the same transaction: replicas starting together take
+        // turns, and the loser finds the work done.
         txn.exec_params("SELECT pg_advisory_xact_lock($1)", kMigrationLockKey);
+        txn.exec0(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, description TEXT NOT NULL,"
+            " applied_at TIMESTAMPTZ NOT NULL DEFAULT now())");
+        schema_version_ =
+            txn.exec1("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")[0].as<int>();
+      } else if (txn.exec1("SELECT to_regclass('schema_migrations') IS NULL")[0].as<bool>()) {
+        // No DDL without migrate: the runtime role may not have the right.
+        schema_version_ = 0;
+      } else {
+        schema_version_ =
+            txn.exec1("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")[0].as<int>();
       }
-      const pqxx::row current = txn.exec1("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
-      schema_version_ = current[0].as<int>();
       schema_version_at_open_ = schema_version_;
       if (schema_version_ > PostgresLatestSchemaVersion()) {
         return absl::FailedPreconditionError(absl::StrCat(
@@ -358,9 +379,7 @@ class PostgresStore::Impl {
     for (const CapacitySnapshotRow& row : batch.snapshots) {
       txn.exec_params0(
           "INSERT INTO capacity_snapshots(day, role, specialists, contracted_hours, "
-          "available_hours) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (day, role) DO UPDATE SET "
-          "specialists = EXCLUDED.specialists, contracted_hours = EXCLUDED.contracted_hours, "
-          "available_hours = EXCLUDED.available_hours",
+          "available_hours) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (day, role) DO NOTHING",
           row.day, row.role, row.specialists, row.contracted_hours, row.available_hours);
     }
     for (const v1::Specialist* s : batch.puts) {
@@ -407,29 +426,6 @@ class PostgresStore::Impl {
           revision = EXCLUDED.revision)sql");
   }
 
-  // After a connection was lost during COMMIT: did it commit? Retries the
-  // lookup on fresh connections for a few seconds.
-  absl::StatusOr<bool> Committed(const std::string& commit_id) {
-    absl::Duration backoff = options_.retry_backoff;
-    absl::Status last;
-    for (int attempt = 0; attempt < 8; ++attempt) {
-      try {
-        Drop();
-        pqxx::read_transaction txn(Connection());
-        const pqxx::result found =
-            txn.exec_params("SELECT 1 FROM commits WHERE commit_id = $1", commit_id);
-        txn.commit();
-        return !found.empty();
-      } catch (const std::exception& e) {
-        last = ToStatus(e, "looking up a commit whose outcome was lost");
-      }
-      absl::SleepFor(backoff);
-      backoff = std::min(backoff * 2, absl::Seconds(1));
-    }
-    return absl::UnavailableError(absl::StrCat(
-        "the outcome of a commit is unknown (the database could not be reached to look it up): ",
-        last.message()));
-  }
 };
 
 PostgresStore::PostgresStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -465,6 +461,7 @@ absl::Status PostgresStore::LoadAll(const std::function<absl::Status(v1::Special
 
 absl::StatusOr<int64_t> PostgresStore::BeginWrite() {
   if (impl_->txn_) return absl::FailedPreconditionError("a write is already open");
+  impl_->write_lost_ = false;
   for (int attempt = 0;; ++attempt) {
     try {
       impl_->begun_revision_ = impl_->BeginLocked();
@@ -478,6 +475,7 @@ absl::StatusOr<int64_t> PostgresStore::BeginWrite() {
 }
 
 void PostgresStore::AbortWrite() {
+  impl_->write_lost_ = false;
   if (!impl_->txn_) return;
   try {
     impl_->txn_->abort();
@@ -488,11 +486,19 @@ void PostgresStore::AbortWrite() {
 }
 
 absl::StatusOr<int64_t> PostgresStore::Commit(const WriteBatch& batch) {
+  if (impl_->write_lost_) {
+    impl_->write_lost_ = false;
+    return absl::AbortedError(
+        "the write's database connection was lost before it committed; nothing was written: "
+        "retry the call");
+  }
   if (!impl_->txn_) RETURN_IF_ERROR(BeginWrite().status());
   const int64_t base = impl_->begun_revision_;
   const std::string commit_id = NewCommitId();
   absl::Duration backoff = impl_->options_.retry_backoff;
   absl::Status last;
+  // A COMMIT of this batch may have reached the server without an answer.
+  bool in_doubt = false;
   for (int attempt = 0; attempt < impl_->options_.max_commit_attempts; ++attempt) {
     if (attempt > 0) {
       ++impl_->retried_commits_;
@@ -503,9 +509,19 @@ absl::StatusOr<int64_t> PostgresStore::Commit(const WriteBatch& batch) {
     bool committing = false;
     try {
       if (!impl_->txn_) {
-        // A retry: the decision behind this batch was made at `base`, so it
-        // may only be applied if nobody has written since.
+        // A retry. Every attempt's transaction held the write lock, so once
+        // this one holds it the earlier attempt has ended on the server, and
+        // the commits table says for certain whether it committed.
         const int64_t now = impl_->BeginLocked();
+        if (in_doubt && !impl_->txn_->exec_params(
+                                "SELECT 1 FROM commits WHERE commit_id = $1", commit_id)
+                             .empty()) {
+          AbortWrite();
+          return base + 1;
+        }
+        in_doubt = false;
+        // The decision behind this batch was made at `base`: it may only be
+        // applied if nobody has written since.
         if (now != base) {
           AbortWrite();
           return absl::AbortedError(
@@ -527,26 +543,27 @@ absl::StatusOr<int64_t> PostgresStore::Commit(const WriteBatch& batch) {
       impl_->txn_->commit();
       impl_->txn_.reset();
       return base + 1;
-    } catch (const pqxx::in_doubt_error& e) {
-      ++impl_->in_doubt_commits_;
-      StoreMetrics::For("postgres").in_doubt_commits->Increment();
-      impl_->Drop();
-      ASSIGN_OR_RETURN(const bool committed, impl_->Committed(commit_id));
-      if (committed) return base + 1;
-      last = ToStatus(e, "committing");
     } catch (const std::exception& e) {
       impl_->Drop();
       last = ToStatus(e, committing ? "committing" : "writing");
-      if (committing && dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr) {
-        // Lost while COMMIT was under way: treat as in doubt.
+      if (committing && (dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr ||
+                         dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr)) {
+        // Lost while COMMIT was under way: looked up on the next attempt.
+        in_doubt = true;
         ++impl_->in_doubt_commits_;
         StoreMetrics::For("postgres").in_doubt_commits->Increment();
-        ASSIGN_OR_RETURN(const bool committed, impl_->Committed(commit_id));
-        if (committed) return base + 1;
         continue;
       }
       if (!Retryable(e)) return last;
     }
+  }
+  if (in_doubt) {
+    return WithReason(
+        absl::UnknownError(absl::StrCat(
+            "the outcome of a commit is unknown: its connection was lost during COMMIT and the "
+            "database could not be reached to look it up (",
+            last.message(), ")")),
+        "COMMIT_OUTCOME_UNKNOWN");
   }
   return absl::UnavailableError(
       absl::StrCat("commit failed after ", impl_->options_.max_commit_attempts,

@@ -160,14 +160,16 @@ absl::StatusOr<std::unique_ptr<Registry>> Registry::Open(RegistryOptions options
   }
   std::unique_ptr<Registry> registry(new Registry(*region, std::move(options), std::move(store)));
   MutexLock write_lock(&registry->write_mu_);
-  // Loaded under the store's write lock, so no other registry sharing the
-  // store changes it between the reads and the revision is exact.
-  ASSIGN_OR_RETURN(const int64_t revision, registry->store_->BeginWrite());
-  absl::Status loaded = registry->LoadLocked();
-  registry->store_->AbortWrite();
-  RETURN_IF_ERROR(loaded);
+  // Not under the store's write lock, which would stop every other
+  // replica's writers for the whole load. The revision is read first: what
+  // the load then reads is at least that new, and catching up from it
+  // re-applies any later change (whole records and deletions, so applying
+  // one twice changes nothing).
+  ASSIGN_OR_RETURN(const int64_t revision, registry->store_->CurrentRevision());
+  RETURN_IF_ERROR(registry->LoadLocked());
   registry->applied_revision_ = revision;
   registry->applied_revision_copy_.store(revision, std::memory_order_relaxed);
+  RETURN_IF_ERROR(registry->CatchUpLocked());
   return registry;
 }
 
@@ -211,13 +213,15 @@ absl::Status Registry::LoadLocked() {
 
 Registry::WriteScope::WriteScope(Registry* registry) : registry_(registry) {
   registry_->write_mu_.Lock();
-  absl::StatusOr<int64_t> revision = registry_->store_->BeginWrite();
-  if (!revision.ok()) {
-    status_ = revision.status();
-  } else if (*revision != registry_->applied_revision_) {
-    status_ = registry_->CatchUpLocked();
-  }
-  if (!status_.ok()) registry_->store_->AbortWrite();
+  status_ = registry_->BeginWriteLocked();
+}
+
+absl::Status Registry::BeginWriteLocked() {
+  ASSIGN_OR_RETURN(const int64_t revision, store_->BeginWrite());
+  if (revision == applied_revision_) return absl::OkStatus();
+  absl::Status caught_up = CatchUpLocked();
+  if (!caught_up.ok()) store_->AbortWrite();
+  return caught_up;
 }
 
 Registry::WriteScope::~WriteScope() {

@@ -207,6 +207,9 @@ class Registry {
   // FAILED_PRECONDITION for a stored record this registry cannot serve.
   absl::Status CheckStored(const v1::Specialist& s) const;
   absl::StatusOr<std::string> StoredRequestId(const v1::SupportRequest& r) const;
+  // Takes the store's write lock and catches up; on error nothing is held
+  // but write_mu_.
+  absl::Status BeginWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Applies the store's changes after applied_revision_ to the in-memory view.
   absl::Status CatchUpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Commits `batch` and records the revision reached.

@@ -1040,6 +1040,9 @@ absl::StatusOr<int> Registry::Sweep(
     RETURN_IF_ERROR(CommitSharing(std::move(write)));
   }
   if (last_snapshot_day_ != today) {
+    // When the changes above were committed, their write ended: the
+    // snapshot is a write of its own, taken on the latest data.
+    if (changed > 0) RETURN_IF_ERROR(BeginWriteLocked());
     WriteBatch batch;
     {
       ReaderMutexLock lock(&mu_);

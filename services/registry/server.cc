@@ -16,6 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "services/common/errors.h"
 #include "services/common/logging.h"
 #include "services/common/server_util.h"
 #include "services/registry/registry.h"
@@ -190,6 +191,15 @@ int RunRegistryServer(const ServerOptions& options) {
       while (!stop_following.WaitForNotificationWithTimeout(
           absl::Milliseconds(options.replica_poll_ms))) {
         const absl::Status refreshed = registry_ptr->Refresh();
+        if (ErrorReason(refreshed) == "STORE_WENT_BACK") {
+          // Serving this view would mix two histories: out of rotation
+          // until restarted (docs/operations.md, restore).
+          LogEvent(*log, spdlog::level::err, "store_went_back",
+                   {{"error", std::string(refreshed.message())}});
+          health->SetServingStatus(false);
+          health->SetServingStatus(service_name, false);
+          break;
+        }
         if (!refreshed.ok() && !failing) {
           LogEvent(*log, spdlog::level::warn, "replica_refresh_failed",
                    {{"error", std::string(refreshed.message())}});

@@ -41,13 +41,15 @@ struct CapacitySnapshotRow {
 struct WriteBatch {
   // Full records to insert or replace, keyed by the id in their name.
   std::vector<const v1::Specialist*> puts;
-  // Ids of records to delete, with all their data.
+  // Ids of records to delete, with all their data. Puts are applied before
+  // deletes: a batch must not name one id in both.
   std::vector<std::string> deletes;
   // Set for imports.
   std::optional<ImportWrite> import;
   // Support requests to insert or replace, keyed by the id in their name.
   std::vector<const v1::SupportRequest*> support_requests;
-  // Daily snapshot rows to insert or replace, keyed by (day, role).
+  // Daily snapshot rows to insert, keyed by (day, role): the first row of a
+  // day is kept (replicas and restarts each take the day's snapshot once).
   std::vector<CapacitySnapshotRow> snapshots;
 
   bool empty() const {
