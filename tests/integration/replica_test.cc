@@ -4,6 +4,8 @@
 // --no-migrate-on-start. A write through either is visible to searches on
 // the other within a second, and etags decide between them.
 
+#include <signal.h>
+
 #include <chrono>
 #include <thread>
 
@@ -214,6 +216,48 @@ TEST_F(ReplicaServerTest, AWriteThroughOneReplicaIsSearchableOnTheOtherWithinOne
     if (!got.ok()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   } while (!got.ok() && std::chrono::steady_clock::now() < deadline);
   EXPECT_TRUE(got.ok()) << got.error_message();
+}
+
+// The directory in front of a region's two replicas (a target naming both,
+// as a headless Service resolves): calls are spread over them, and when one
+// replica dies the region keeps answering through the other.
+TEST_F(ReplicaServerTest, TheDirectoryKeepsAnsweringWhenOneReplicaDies) {
+  ASSERT_EQ(Migrate().exit_code, 0);
+  auto a = StartReplica("a");
+  ASSERT_TRUE(a.ok()) << a.status();
+  auto b = StartReplica("b");
+  ASSERT_TRUE(b.ok()) << b.status();
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(In(10));
+    registry::v1::Specialist created;
+    ASSERT_TRUE((*a)->NewStub()->CreateSpecialist(&ctx, CreateRequest("seen-via-directory"),
+                                                  &created).ok());
+  }
+  auto directory = testing::DirectoryProcess::Start(
+      dir_.path(), {{"north-west", absl::StrCat("ipv4:", (*a)->address(), ",", (*b)->address())}});
+  ASSERT_TRUE(directory.ok()) << directory.status();
+  auto stub = (*directory)->NewStub();
+  auto search_ok = [&]() -> bool {
+    registry::v1::SearchSpecialistsRequest search;
+    search.set_parent("regions/north-west");
+    search.add_roles("qualified-teacher-deaf");
+    registry::v1::SearchSpecialistsResponse response;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(In(10));
+    const grpc::Status status = stub->SearchSpecialists(&ctx, search, &response);
+    return status.ok() && response.unreachable().empty() && response.results_size() == 1;
+  };
+  // Both replicas have the record (B within its poll interval).
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(search_ok()) << "call " << i;
+
+  (*a)->process().Signal(SIGKILL);
+  (*a)->process().Wait(std::chrono::seconds(10));
+  // round_robin drops the dead replica as soon as its connection fails; the
+  // first call may still be on its way to it.
+  (void)search_ok();
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(search_ok()) << "call " << i << " after the kill";
 }
 
 }  // namespace

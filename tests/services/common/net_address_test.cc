@@ -16,7 +16,11 @@ TEST(NetAddressTest, OnlyLiteralLoopbackHostsAreLoopback) {
                         Case{"127.example.org:443", false}, Case{"127.0.0.1.nip.io:443", false},
                         Case{"localhost.example.org:1", false}, Case{"0.0.0.0:50050", false},
                         Case{"10.0.0.1:50050", false}, Case{"registry:50051", false},
-                        Case{"127.0.0.1", false}, Case{"", false}}) {
+                        Case{"127.0.0.1", false}, Case{"", false},
+                        // Address lists (replicas): loopback only when every address is.
+                        Case{"ipv4:127.0.0.1:1,127.0.0.1:2", true}, Case{"ipv6:[::1]:1", true},
+                        Case{"ipv4:127.0.0.1:1,10.0.0.1:2", false}, Case{"ipv4:", false},
+                        Case{"ipv4:127.0.0.1", false}}) {
     EXPECT_EQ(IsLoopbackAddress(c.address), c.loopback) << c.address;
   }
 }
