@@ -301,17 +301,8 @@ class PostgresStore::Impl {
             txn.exec1("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")[0].as<int>();
       }
       schema_version_at_open_ = schema_version_;
-      if (schema_version_ > PostgresLatestSchemaVersion()) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "database schema version ", schema_version_, " is newer than this binary supports (",
-            PostgresLatestSchemaVersion(), "); run a newer expertise-registry"));
-      }
-      if (schema_version_ < PostgresLatestSchemaVersion() && !options_.migrate) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "database schema version ", schema_version_, " is behind this binary's (",
-            PostgresLatestSchemaVersion(),
-            "); run `expertise-registry migrate` or start with --migrate-on-start"));
-      }
+      RETURN_IF_ERROR(
+          CheckSchemaVersion(schema_version_, PostgresLatestSchemaVersion(), options_.migrate));
       // One transaction for every missing migration: a failure leaves the
       // schema where it was.
       for (const SchemaMigration& m : kMigrations) {

@@ -212,17 +212,7 @@ absl::Status SqliteStore::Migrate(bool migrate) {
     schema_version_ = sqlite3_column_int(current.get(), 0);
     schema_version_at_open_ = schema_version_;
   }
-  if (schema_version_ > SqliteLatestSchemaVersion()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "database schema version ", schema_version_, " is newer than this binary supports (",
-        SqliteLatestSchemaVersion(), "); run a newer expertise-registry"));
-  }
-  if (schema_version_ < SqliteLatestSchemaVersion() && !migrate) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "database schema version ", schema_version_, " is behind this binary's (",
-        SqliteLatestSchemaVersion(),
-        "); run `expertise-registry migrate` or start with --migrate-on-start"));
-  }
+  RETURN_IF_ERROR(CheckSchemaVersion(schema_version_, SqliteLatestSchemaVersion(), migrate));
   for (const SchemaMigration& m : kMigrations) {
     if (m.version <= schema_version_) continue;
     RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
