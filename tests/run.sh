@@ -25,6 +25,8 @@ cmake --build build/asan -j "$jobs"
 echo "== test: every test (ASan + UBSan)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# Leaks inside system libraries we cannot fix (each entry says why).
+export LSAN_OPTIONS=suppressions=$root/tests/lsan-suppressions.txt:print_suppressions=0
 ctest --test-dir build/asan -j "$jobs" --output-on-failure --no-tests=error
 
 if [ "${EXPERTISE_SKIP_TSAN:-0}" != 1 ]; then
