@@ -16,7 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "services/common/mutex.h"
-#include "services/common/server_util.h"
+#include "services/rpc/server_util.h"
 
 namespace expertise::observability {
 
@@ -75,14 +75,19 @@ class ProbeWatchCall {
     {
       MutexLock lock(&mu_);
       writing_ = false;
-      if (finish_.has_value() && !finished_) {
+      if (ok && pending_.has_value() && *pending_ != last_sent_ && !finished_) {
+        // A change made before the finish was asked for goes out first, so
+        // a watcher sees the last status (NOT_SERVING at shutdown) before
+        // the stream ends; no change is queued once a finish is asked for.
+        writer = StartWriteLocked(*pending_);
+      } else if (finish_.has_value() && !finished_) {
+        // Also when !ok: OnCancel finds the finish already asked for.
         finished_ = true;
         status = *finish_;
         finisher = reactor_;
-      } else if (ok && pending_.has_value() && *pending_ != last_sent_ && !finished_) {
-        writer = StartWriteLocked(*pending_);
       }
-      // !ok: the stream is broken; OnCancel follows and finishes it.
+      // !ok without a finish asked for: the stream is broken; OnCancel
+      // follows and finishes it.
       pending_.reset();
     }
     if (writer != nullptr) writer->StartWrite(&response_);

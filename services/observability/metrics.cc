@@ -1,17 +1,15 @@
 #include "services/observability/metrics.h"
 
-#include <dirent.h>
-#include <sys/resource.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <fstream>
-#include <sstream>
+#include <exception>
+#include <limits>
+
+#include <prometheus/check_names.h>
+#include <prometheus/text_serializer.h>
 
 #include "absl/hash/hash.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "services/common/logging.h"
@@ -25,36 +23,15 @@ spdlog::logger& Log() {
   return *logger;
 }
 
-bool ValidMetricName(std::string_view name) {
-  if (name.empty()) return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    const char c = name[i];
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
-                    (i > 0 && c >= '0' && c <= '9');
-    if (!ok) return false;
-  }
-  return true;
-}
-
-bool ValidLabelName(std::string_view name) {
-  if (name.empty() || name.substr(0, 2) == "__") return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    const char c = name[i];
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-                    (i > 0 && c >= '0' && c <= '9');
-    if (!ok) return false;
-  }
-  return true;
-}
-
 absl::Status CheckDefinition(MetricType type, std::string_view name,
                              const std::vector<std::string>& label_names) {
-  if (!ValidMetricName(name)) {
+  // The data model's rules (a name starting "__" is reserved).
+  if (!prometheus::CheckMetricName(std::string(name))) {
     return absl::InvalidArgumentError(absl::StrCat("invalid metric name '", ToAbsl(name), "'"));
   }
   for (size_t i = 0; i < label_names.size(); ++i) {
     const std::string& label = label_names[i];
-    if (!ValidLabelName(label) || (type == MetricType::kHistogram && label == "le")) {
+    if (!prometheus::CheckLabelName(label) || (type == MetricType::kHistogram && label == "le")) {
       return absl::InvalidArgumentError(absl::StrCat(ToAbsl(name), ": invalid label name '", label, "'"));
     }
     for (size_t j = 0; j < i; ++j) {
@@ -64,18 +41,6 @@ absl::Status CheckDefinition(MetricType type, std::string_view name,
     }
   }
   return absl::OkStatus();
-}
-
-const char* TypeName(MetricType type) {
-  switch (type) {
-    case MetricType::kCounter:
-      return "counter";
-    case MetricType::kGauge:
-      return "gauge";
-    case MetricType::kHistogram:
-      return "histogram";
-  }
-  return "untyped";
 }
 
 // HELP text escapes backslash and newline only (format 0.0.4).
@@ -94,40 +59,56 @@ std::string EscapeHelp(std::string_view help) {
   return out;
 }
 
-void AppendHeader(const internal::FamilyBase& family, std::string* out) {
-  absl::StrAppend(out, "# HELP ", family.name(), " ", EscapeHelp(family.help()), "\n");
-  absl::StrAppend(out, "# TYPE ", family.name(), " ", TypeName(family.type()), "\n");
-}
-
-// `{a="x",b="y"}`, with an optional extra label (le) last; nothing when empty.
-void AppendLabels(const std::vector<std::string>& names, const std::vector<std::string>& values,
-                  std::string_view extra_name, std::string_view extra_value, std::string* out) {
-  if (names.empty() && extra_name.empty()) return;
-  out->push_back('{');
-  bool first = true;
-  for (size_t i = 0; i < names.size() && i < values.size(); ++i) {
-    if (!first) out->push_back(',');
-    first = false;
-    absl::StrAppend(out, names[i], "=\"", EscapeLabelValue(values[i]), "\"");
+prometheus::MetricType ToPrometheus(MetricType type) {
+  switch (type) {
+    case MetricType::kCounter:
+      return prometheus::MetricType::Counter;
+    case MetricType::kGauge:
+      return prometheus::MetricType::Gauge;
+    case MetricType::kHistogram:
+      return prometheus::MetricType::Histogram;
   }
-  if (!extra_name.empty()) {
-    if (!first) out->push_back(',');
-    absl::StrAppend(out, ToAbsl(extra_name), "=\"", ToAbsl(extra_value), "\"");
+  return prometheus::MetricType::Untyped;
+}
+
+// A sample of a counter or gauge family.
+prometheus::ClientMetric ScalarSample(MetricType type, double value) {
+  prometheus::ClientMetric metric;
+  if (type == MetricType::kCounter) {
+    metric.counter.value = value;
+  } else {
+    metric.gauge.value = value;
   }
-  out->push_back('}');
+  return metric;
 }
 
-void AppendSample(std::string_view name, std::string_view suffix,
-                  const std::vector<std::string>& label_names,
-                  const std::vector<std::string>& label_values, std::string_view extra_name,
-                  std::string_view extra_value, std::string_view value, std::string* out) {
-  absl::StrAppend(out, ToAbsl(name), ToAbsl(suffix));
-  AppendLabels(label_names, label_values, extra_name, extra_value, out);
-  absl::StrAppend(out, " ", ToAbsl(value), "\n");
+// prometheus-cpp 1.0.1 writes each histogram child as _count, _sum, then
+// the buckets; client_golang, and our exposition from the start, write the
+// buckets, then _sum, then _count. Prometheus reads either, but scrapes
+// should diff cleanly across the change (the golden test holds us to it),
+// so the two lines move behind the buckets. `text` is the serialised
+// `family`; help and label values are escaped, so each sample is one line.
+std::string SumAndCountAfterBuckets(const prometheus::MetricFamily& family, std::string_view text) {
+  std::vector<absl::string_view> lines = absl::StrSplit(ToAbsl(text), '\n', absl::SkipEmpty());
+  size_t next = (family.help.empty() ? 0 : 1) + 1;  // past # HELP and # TYPE
+  for (const prometheus::ClientMetric& metric : family.metric) {
+    const std::vector<prometheus::ClientMetric::Bucket>& buckets = metric.histogram.bucket;
+    const bool inf_listed =
+        !buckets.empty() && buckets.back().upper_bound == std::numeric_limits<double>::infinity();
+    const size_t group = 2 + buckets.size() + (inf_listed ? 0 : 1);
+    if (next + group > lines.size()) return std::string(text);  // not the layout we know
+    const absl::string_view count = lines[next];
+    const absl::string_view sum = lines[next + 1];
+    std::copy(lines.begin() + next + 2, lines.begin() + next + group, lines.begin() + next);
+    lines[next + group - 2] = sum;
+    lines[next + group - 1] = count;
+    next += group;
+  }
+  std::string out;
+  out.reserve(text.size());
+  for (absl::string_view line : lines) absl::StrAppend(&out, line, "\n");
+  return out;
 }
-
-// Counts that fit a double exactly print as integers.
-std::string FormatCount(uint64_t count) { return absl::StrCat(count); }
 
 // A family whose samples come from a function at scrape time.
 class CallbackFamily final : public internal::FamilyBase {
@@ -137,7 +118,7 @@ class CallbackFamily final : public internal::FamilyBase {
       : FamilyBase(std::move(name), std::move(help), type, std::move(label_names)),
         collect_(std::move(collect)) {}
 
-  void Render(std::string* out) const override {
+  void Collect(std::vector<prometheus::MetricFamily>* out) const override {
     std::vector<Sample> samples;
     collect_(&samples);
     // Samples with the wrong number of values are dropped: the exposition
@@ -146,49 +127,18 @@ class CallbackFamily final : public internal::FamilyBase {
     if (samples.empty()) return;
     std::sort(samples.begin(), samples.end(),
               [](const Sample& a, const Sample& b) { return a.label_values < b.label_values; });
-    AppendHeader(*this, out);
+    prometheus::MetricFamily family = NewMetricFamily();
+    family.metric.reserve(samples.size());
     for (const Sample& s : samples) {
-      AppendSample(name(), "", label_names(), s.label_values, "", "", FormatValue(s.value), out);
+      prometheus::ClientMetric& metric = family.metric.emplace_back(ScalarSample(type(), s.value));
+      metric.label = Labels(s.label_values);
     }
+    out->push_back(std::move(family));
   }
 
  private:
   const CollectFunction collect_;
 };
-
-// --- /proc/self readers for the process figures --------------------------
-
-// Fields of /proc/self/stat after the command name: index 0 is the state
-// (field 3 in proc(5)).
-std::vector<std::string> ProcStatFields() {
-  std::ifstream in("/proc/self/stat");
-  std::string line;
-  std::getline(in, line);
-  // The command name may contain spaces and parentheses: skip to the last ')'.
-  const size_t close = line.rfind(')');
-  if (close == std::string::npos) return {};
-  return absl::StrSplit(line.substr(close + 1), ' ', absl::SkipEmpty());
-}
-
-double BootTimeSeconds() {
-  std::ifstream in("/proc/stat");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("btime ", 0) == 0) {
-      double value = 0;
-      if (absl::SimpleAtod(line.substr(6), &value)) return value;
-    }
-  }
-  return 0;
-}
-
-double StatField(const std::vector<std::string>& fields, size_t proc5_field) {
-  // proc(5) numbers fields from 1; our vector starts at field 3.
-  const size_t i = proc5_field - 3;
-  double value = 0;
-  if (i >= fields.size() || !absl::SimpleAtod(fields[i], &value)) return 0;
-  return value;
-}
 
 }  // namespace
 
@@ -232,31 +182,29 @@ const std::vector<double>& DefaultLatencyBuckets() {
 
 // --- Histogram ---------------------------------------------------------------
 
-Histogram::Histogram(const std::vector<double>* bounds)
-    : bounds_(bounds), buckets_(new std::atomic<uint64_t>[bounds->size() + 1]) {
-  for (size_t i = 0; i <= bounds_->size(); ++i) buckets_[i].store(0, std::memory_order_relaxed);
-}
+Histogram::Histogram(const std::vector<double>* bounds) : bounds_(bounds), histogram_(*bounds) {}
 
 void Histogram::Observe(double value) {
-  const std::vector<double>& b = *bounds_;
-  // Linear: a dozen buckets fit in a cache line or two, and small values
-  // (the common case for latencies) are found first. NaN goes to +Inf.
-  size_t i = 0;
-  while (i < b.size() && !(value <= b[i])) ++i;
-  buckets_[i].fetch_add(1, std::memory_order_relaxed);
-  sum_.fetch_add(value, std::memory_order_relaxed);
+  if (std::isnan(value)) {
+    // prometheus::Histogram's bucket search would file NaN under the first
+    // bound; it belongs in +Inf only (it is not <= any bound).
+    std::vector<double> increments(bounds_->size() + 1, 0);
+    increments.back() = 1;
+    histogram_.ObserveMultiple(increments, value);
+    return;
+  }
+  histogram_.Observe(value);
 }
 
 Histogram::Snapshot Histogram::Read() const {
+  const prometheus::ClientMetric metric = histogram_.Collect();
   Snapshot s;
-  s.cumulative.resize(bounds_->size() + 1);
-  uint64_t running = 0;
-  for (size_t i = 0; i <= bounds_->size(); ++i) {
-    running += buckets_[i].load(std::memory_order_relaxed);
-    s.cumulative[i] = running;
+  s.cumulative.reserve(metric.histogram.bucket.size());
+  for (const prometheus::ClientMetric::Bucket& bucket : metric.histogram.bucket) {
+    s.cumulative.push_back(bucket.cumulative_count);
   }
-  s.count = running;
-  s.sum = sum_.load(std::memory_order_relaxed);
+  s.count = metric.histogram.sample_count;
+  s.sum = metric.histogram.sample_sum;
   return s;
 }
 
@@ -276,6 +224,24 @@ size_t LabelsHash::operator()(const std::vector<std::string>& values) const {
   return h;
 }
 
+prometheus::MetricFamily FamilyBase::NewMetricFamily() const {
+  prometheus::MetricFamily family;
+  family.name = name_;
+  family.help = EscapeHelp(help_);
+  family.type = ToPrometheus(type_);
+  return family;
+}
+
+std::vector<prometheus::ClientMetric::Label> FamilyBase::Labels(
+    const std::vector<std::string>& values) const {
+  std::vector<prometheus::ClientMetric::Label> labels;
+  labels.reserve(label_names_.size());
+  for (size_t i = 0; i < label_names_.size() && i < values.size(); ++i) {
+    labels.push_back({label_names_[i], values[i]});
+  }
+  return labels;
+}
+
 }  // namespace internal
 
 template <typename T>
@@ -289,7 +255,7 @@ Family<T>::Family(std::string name, std::string help, MetricType type,
 template <typename T>
 std::unique_ptr<T> Family<T>::NewChild() const {
   if constexpr (std::is_same_v<T, Histogram>) {
-    return std::make_unique<Histogram>(&bounds_);
+    return std::unique_ptr<Histogram>(new Histogram(&bounds_));
   } else {
     return std::make_unique<T>();
   }
@@ -320,7 +286,7 @@ T* Family<T>::WithLabels(absl::Span<const std::string_view> values) {
 }
 
 template <typename T>
-void Family<T>::Render(std::string* out) const {
+void Family<T>::Collect(std::vector<prometheus::MetricFamily>* out) const {
   std::vector<std::pair<std::vector<std::string>, const T*>> children;
   {
     ReaderMutexLock lock(&mu_);
@@ -330,21 +296,21 @@ void Family<T>::Render(std::string* out) const {
   if (children.empty()) return;
   std::sort(children.begin(), children.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
-  AppendHeader(*this, out);
+  prometheus::MetricFamily family = NewMetricFamily();
+  family.metric.reserve(children.size());
   for (const auto& [labels, child] : children) {
-    if constexpr (std::is_same_v<T, Histogram>) {
-      const Histogram::Snapshot s = child->Read();
-      for (size_t i = 0; i < bounds_.size(); ++i) {
-        AppendSample(name(), "_bucket", label_names(), labels, "le", FormatValue(bounds_[i]),
-                     FormatCount(s.cumulative[i]), out);
-      }
-      AppendSample(name(), "_bucket", label_names(), labels, "le", "+Inf", FormatCount(s.count), out);
-      AppendSample(name(), "_sum", label_names(), labels, "", "", FormatValue(s.sum), out);
-      AppendSample(name(), "_count", label_names(), labels, "", "", FormatCount(s.count), out);
+    prometheus::ClientMetric metric;
+    if constexpr (std::is_same_v<T, Counter>) {
+      metric = child->counter_.Collect();
+    } else if constexpr (std::is_same_v<T, Gauge>) {
+      metric = child->gauge_.Collect();
     } else {
-      AppendSample(name(), "", label_names(), labels, "", "", FormatValue(child->Value()), out);
+      metric = child->histogram_.Collect();
     }
+    metric.label = Labels(labels);
+    family.metric.push_back(std::move(metric));
   }
+  out->push_back(std::move(family));
 }
 
 template class Family<Counter>;
@@ -458,78 +424,38 @@ void MetricsRegistry::Remove(const internal::FamilyBase* family) {
 
 CallbackRegistration::~CallbackRegistration() { registry_->Remove(family_); }
 
-std::string MetricsRegistry::Render() const {
-  std::string out;
+std::vector<prometheus::MetricFamily> MetricsRegistry::Collect() const {
+  std::vector<prometheus::MetricFamily> families;
   ReaderMutexLock lock(&mu_);
-  for (const auto& [name, family] : families_) family->Render(&out);
-  return out;
+  families.reserve(families_.size());
+  // families_ is sorted by name, so the result is too.
+  for (const auto& [name, family] : families_) family->Collect(&families);
+  return families;
+}
+
+std::string MetricsRegistry::Render() const {
+  // TextSerializer writes through std::ostream and may throw (bad_alloc, or
+  // a value it cannot format); a scrape must not take the server down.
+  try {
+    const prometheus::TextSerializer serializer;
+    std::string out;
+    for (prometheus::MetricFamily& family : Collect()) {
+      std::vector<prometheus::MetricFamily> one;
+      one.push_back(std::move(family));
+      std::string text = serializer.Serialize(one);
+      if (one.front().type == prometheus::MetricType::Histogram) text = SumAndCountAfterBuckets(one.front(), text);
+      out += text;
+    }
+    return out;
+  } catch (const std::exception& e) {
+    LogEvent(Log(), spdlog::level::err, "metrics_render_failed", {{"error", std::string(e.what())}});
+    return "";
+  }
 }
 
 absl::Status MetricsRegistry::definition_status() const {
   ReaderMutexLock lock(&mu_);
   return definition_status_;
-}
-
-// --- process figures ---------------------------------------------------------
-
-absl::StatusOr<std::vector<std::unique_ptr<CallbackRegistration>>> AddProcessMetrics(
-    MetricsRegistry* registry) {
-  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
-  const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
-  // The start time cannot change: read once.
-  const double start_time = BootTimeSeconds() + StatField(ProcStatFields(), 22) / ticks;
-
-  std::vector<std::unique_ptr<CallbackRegistration>> handles;
-  auto add = [&](MetricType type, const char* name, const char* help,
-                 std::function<double()> value) -> absl::Status {
-    absl::StatusOr<std::unique_ptr<CallbackRegistration>> r = registry->AddCallback(
-        type, name, help, {}, [value = std::move(value)](std::vector<Sample>* out) {
-          out->push_back(Sample{{}, value()});
-        });
-    if (!r.ok()) return r.status();
-    handles.push_back(*std::move(r));
-    return absl::OkStatus();
-  };
-  absl::Status s = add(MetricType::kGauge, "process_start_time_seconds",
-                       "Start time of the process since unix epoch in seconds.",
-                       [start_time] { return start_time; });
-  if (s.ok()) {
-    s = add(MetricType::kCounter, "process_cpu_seconds_total",
-            "Total user and system CPU time spent in seconds.", [ticks] {
-              const std::vector<std::string> f = ProcStatFields();
-              return (StatField(f, 14) + StatField(f, 15)) / ticks;
-            });
-  }
-  if (s.ok()) {
-    s = add(MetricType::kGauge, "process_resident_memory_bytes", "Resident memory size in bytes.",
-            [page] { return StatField(ProcStatFields(), 24) * page; });
-  }
-  if (s.ok()) {
-    s = add(MetricType::kGauge, "process_virtual_memory_bytes", "Virtual memory size in bytes.",
-            [] { return StatField(ProcStatFields(), 23); });
-  }
-  if (s.ok()) {
-    s = add(MetricType::kGauge, "process_open_fds", "Number of open file descriptors.", [] {
-      double count = 0;
-      if (DIR* dir = opendir("/proc/self/fd")) {
-        while (dirent* entry = readdir(dir)) {
-          if (entry->d_name[0] != '.') ++count;
-        }
-        closedir(dir);
-        --count;  // the descriptor opendir itself holds
-      }
-      return count;
-    });
-  }
-  if (s.ok()) {
-    s = add(MetricType::kGauge, "process_max_fds", "Maximum number of open file descriptors.", [] {
-      rlimit limit{};
-      if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return -1.0;
-      return static_cast<double>(limit.rlim_cur);
-    });
-  }
-  if (!s.ok()) return s;
-  return handles;
 }
 
 MetricsRegistry& DefaultMetrics() {

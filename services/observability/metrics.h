@@ -1,16 +1,27 @@
 #ifndef EXPERTISE_SERVICES_OBSERVABILITY_METRICS_H_
 #define EXPERTISE_SERVICES_OBSERVABILITY_METRICS_H_
 
-// A small, thread-safe metrics registry rendered in the Prometheus text
-// exposition format 0.0.4 (Debian 12 ships no prometheus-cpp, and the format
-// is simple enough to write ourselves). gRPC-free.
+// A thread-safe metrics registry over prometheus-cpp (core): the values are
+// prometheus::Counter / Gauge / Histogram, the registry is a
+// prometheus::Collectable, and Render() is prometheus::TextSerializer's text
+// exposition format 0.0.4. gRPC-free.
+//
+// Why a thin layer of our own rather than prometheus::Registry / Family:
+// those throw on a conflicting definition (we must never crash a server over
+// a metric), key children by a name->value map (an allocation per lookup; we
+// look up by positional values without allocating), cannot tell two
+// histograms with other buckets apart, expose labels sorted by name and
+// children unordered (we keep the declared label order and sorted children,
+// so scrapes diff cleanly), and have no families computed at scrape time.
 //
 // Families hold the label names; each label set is one child (Counter, Gauge
 // or Histogram) whose pointer stays valid for the registry's lifetime.
-// Updating a child is a lock-free atomic operation and never allocates;
-// WithLabels() takes a shared lock and one hash lookup for a label set seen
-// before, and allocates only the first time a label set is used. Hot paths
-// resolve their children once and keep the pointers.
+// Updating a counter or gauge is a lock-free atomic operation; a histogram
+// observation takes prometheus-cpp's per-child mutex (so a scrape sees
+// buckets, sum and count of the same moment). Neither allocates. WithLabels()
+// takes a shared lock and one hash lookup for a label set seen before, and
+// allocates only the first time a label set is used. Hot paths resolve their
+// children once and keep the pointers.
 //
 // Adding a figure (for example the store's commit latency, store errors,
 // import records by outcome):
@@ -54,6 +65,13 @@
 #include <string_view>
 #include <vector>
 
+#include <prometheus/client_metric.h>
+#include <prometheus/collectable.h>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/metric_family.h>
+
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -70,33 +88,35 @@ class Counter {
  public:
   // Adds `delta`; negative or NaN deltas are ignored (a counter never goes down).
   void Increment(double delta = 1) {
-    if (delta > 0) value_.fetch_add(delta, std::memory_order_relaxed);
+    // prometheus::Counter drops negative deltas but would add NaN.
+    if (delta > 0) counter_.Increment(delta);
   }
-  double Value() const { return value_.load(std::memory_order_relaxed); }
+  double Value() const { return counter_.Value(); }
 
  private:
-  std::atomic<double> value_{0};
+  template <typename T>
+  friend class Family;
+  prometheus::Counter counter_;
 };
 
 // A value that goes up and down.
 class Gauge {
  public:
-  void Set(double value) { value_.store(value, std::memory_order_relaxed); }
-  void Add(double delta) { value_.fetch_add(delta, std::memory_order_relaxed); }
-  double Value() const { return value_.load(std::memory_order_relaxed); }
+  void Set(double value) { gauge_.Set(value); }
+  void Add(double delta) { gauge_.Increment(delta); }
+  double Value() const { return gauge_.Value(); }
 
  private:
-  std::atomic<double> value_{0};
+  template <typename T>
+  friend class Family;
+  prometheus::Gauge gauge_;
 };
 
 // Observations counted in fixed buckets (upper bounds, inclusive, as
 // Prometheus' `le`), plus their sum and count.
 class Histogram {
  public:
-  // `bounds`: strictly increasing finite upper bounds; must outlive this
-  // (the family owns them). +Inf is implicit.
-  explicit Histogram(const std::vector<double>* bounds);
-
+  // NaN (comparable with no bound) counts in +Inf only.
   void Observe(double value);
 
   struct Snapshot {
@@ -104,15 +124,21 @@ class Histogram {
     double sum = 0;
     uint64_t count = 0;
   };
-  // The count is the total of the buckets, so `_count` always equals the
-  // +Inf bucket even while other threads observe.
+  // Read under the child's lock (prometheus-cpp's), so `_count` always
+  // equals the +Inf bucket even while other threads observe.
   Snapshot Read() const;
   const std::vector<double>& bounds() const { return *bounds_; }
 
  private:
+  template <typename T>
+  friend class Family;
+  // `bounds`: strictly increasing finite upper bounds (the family checks
+  // them: prometheus::Histogram throws otherwise); must outlive this (the
+  // family owns them). +Inf is implicit.
+  explicit Histogram(const std::vector<double>* bounds);
+
   const std::vector<double>* const bounds_;
-  std::unique_ptr<std::atomic<uint64_t>[]> buckets_;  // bounds_->size() + 1 (the last: +Inf)
-  std::atomic<double> sum_{0};
+  prometheus::Histogram histogram_;
 };
 
 // go-grpc-prometheus' (and Prometheus' DefBuckets) latency buckets, seconds.
@@ -150,9 +176,16 @@ class FamilyBase {
   const std::string& help() const { return help_; }
   MetricType type() const { return type_; }
   const std::vector<std::string>& label_names() const { return label_names_; }
-  // Appends the family (HELP, TYPE, samples) to `out`; nothing when it has
-  // no samples, as client_golang does.
-  virtual void Render(std::string* out) const = 0;
+  // Appends the family, its children sorted by label values, to `out`;
+  // nothing when it has no samples, as client_golang does.
+  virtual void Collect(std::vector<prometheus::MetricFamily>* out) const = 0;
+
+ protected:
+  // A family without samples, its HELP escaped (prometheus-cpp 1.0.1 writes
+  // HELP verbatim).
+  prometheus::MetricFamily NewMetricFamily() const;
+  // `values` as labels, in the declared order.
+  std::vector<prometheus::ClientMetric::Label> Labels(const std::vector<std::string>& values) const;
 
  private:
   const std::string name_;
@@ -177,7 +210,7 @@ class Family final : public internal::FamilyBase {
   // The only child of a family without labels.
   T* Get() { return WithLabels(absl::Span<const std::string_view>()); }
 
-  void Render(std::string* out) const override;
+  void Collect(std::vector<prometheus::MetricFamily>* out) const override;
 
  private:
   friend class MetricsRegistry;
@@ -225,7 +258,9 @@ class CallbackRegistration {
   const internal::FamilyBase* const family_;
 };
 
-class MetricsRegistry {
+// Thread-safe. A prometheus::Collectable, so it can also be handed to
+// anything of prometheus-cpp that collects.
+class MetricsRegistry final : public prometheus::Collectable {
  public:
   MetricsRegistry() = default;
   MetricsRegistry(const MetricsRegistry&) = delete;
@@ -250,7 +285,11 @@ class MetricsRegistry {
   absl::StatusOr<std::unique_ptr<CallbackRegistration>> AddCallbackGauge(
       std::string_view name, std::string_view help, std::function<double()> value);
 
-  // Every family, sorted by name, in the text exposition format 0.0.4.
+  // Every family with samples, sorted by name; children sorted by label
+  // values, labels in their declared order.
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+  // Collect() in the text exposition format 0.0.4 (prometheus::TextSerializer).
   std::string Render() const;
 
   // The first conflicting or invalid definition, OK when there was none.
@@ -285,7 +324,9 @@ MetricsRegistry& DefaultMetrics();
 absl::StatusOr<std::vector<std::unique_ptr<CallbackRegistration>>> AddProcessMetrics(
     MetricsRegistry* registry);
 
-// Exposition helpers, public for tests: a sample value ("+Inf", "NaN",
+// Helpers in the exposition's conventions, for code that prints a figure
+// itself (Render() leaves both to prometheus::TextSerializer, which writes
+// NaN as "Nan" and 16 significant digits): a sample value ("+Inf", "NaN",
 // shortest round-trip decimal otherwise) and an escaped label value
 // (backslash, double quote, newline).
 std::string FormatValue(double value);

@@ -3,7 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/common/logging.h"
 #include "services/common/net_address.h"
-#include "services/common/server_util.h"
+#include "services/rpc/server_util.h"
 
 namespace expertise::observability {
 

@@ -177,6 +177,40 @@ TEST(MetricsTest, CallbacksAreReadAtScrapeAndRemovedWithTheirHandle) {
   EXPECT_TRUE(r.AddCallbackGauge("records", "Records held.", [] { return 1.0; }).ok());
 }
 
+TEST(MetricsTest, CollectKeepsDeclaredLabelOrderAndSortsChildren) {
+  MetricsRegistry r;
+  CounterFamily* c = r.AddCounter("z_total", "z", {"zone", "app"});
+  c->WithLabels({"b", "x"})->Increment();
+  c->WithLabels({"a", "y"})->Increment(2);
+  r.AddGauge("a_gauge", "a")->Get()->Set(1);
+  const std::vector<prometheus::MetricFamily> families = r.Collect();
+  ASSERT_EQ(families.size(), 2u);
+  EXPECT_EQ(families[0].name, "a_gauge");
+  EXPECT_EQ(families[1].type, prometheus::MetricType::Counter);
+  ASSERT_EQ(families[1].metric.size(), 2u);
+  const prometheus::ClientMetric& first = families[1].metric[0];
+  ASSERT_EQ(first.label.size(), 2u);
+  EXPECT_EQ(first.label[0].name, "zone");
+  EXPECT_EQ(first.label[0].value, "a");
+  EXPECT_EQ(first.label[1].name, "app");
+  EXPECT_EQ(first.counter.value, 2);
+}
+
+TEST(MetricsTest, NaNObservationsCountInInfOnly) {
+  MetricsRegistry r;
+  Histogram* h = r.AddHistogram("n_seconds", "n", {}, {1, 2})->Get();
+  h->Observe(NAN);
+  h->Observe(1.5);
+  const Histogram::Snapshot s = h->Read();
+  EXPECT_EQ(s.cumulative, (std::vector<uint64_t>{0, 1, 2}));
+  EXPECT_EQ(s.count, 2u);
+  EXPECT_TRUE(std::isnan(s.sum));
+  // Reserved names ("__" prefix) are refused like any invalid one.
+  r.AddCounter("__internal_total", "x")->Get()->Increment();
+  EXPECT_EQ(r.definition_status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(r.Render(), Not(HasSubstr("__internal")));
+}
+
 double SampleValue(const std::string& text, const std::string& name) {
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     if (line.size() > name.size() && line.substr(0, name.size() + 1) == absl::string_view(name + " ")) {
