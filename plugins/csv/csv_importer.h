@@ -18,7 +18,7 @@
 namespace expertise::plugins {
 
 namespace csv_internal {
-// The checked configuration; defined in csv_importer.cc.
+// The checked configuration; defined in csv_config.h.
 struct CsvOptions;
 }  // namespace csv_internal
 

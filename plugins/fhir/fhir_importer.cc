@@ -4,10 +4,7 @@
 #include "fhir_importer.h"
 
 #include <algorithm>
-#include <charconv>
-#include <cmath>
 #include <cstdint>
-#include <cstdio>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -15,7 +12,6 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -24,211 +20,49 @@
 #include <utility>
 #include <vector>
 
+#include "expertise/importer_support.hpp"
+#include "fhir_internal.h"
+
 namespace expertise::plugins {
+namespace fhir_internal {
+
+// Returns obj[key] when obj is an object holding key, else nullptr.
+const json* Member(const json& obj, std::string_view key) {
+  if (!obj.is_object()) return nullptr;
+  auto it = obj.find(key);
+  return it == obj.end() ? nullptr : &*it;
+}
+
+// Returns obj[key] when it is a string, else "".
+std::string StringMember(const json& obj, std::string_view key) {
+  const json* value = Member(obj, key);
+  return value != nullptr && value->is_string() ? value->get<std::string>() : std::string();
+}
+
+// Returns obj[key] when it is an array, else an empty array.
+const json& ArrayMember(const json& obj, std::string_view key) {
+  static const json* const kEmpty = new json(json::array());
+  const json* value = Member(obj, key);
+  return value != nullptr && value->is_array() ? *value : *kEmpty;
+}
+
+// Returns obj[key] == false (absent or non-boolean counts as active).
+bool IsInactive(const json& obj) {
+  const json* active = Member(obj, "active");
+  return active != nullptr && active->is_boolean() && !active->get<bool>();
+}
+
 namespace {
 
-using importer::Config;
 using importer::Host;
 using importer::Location;
 using importer::ReadRequest;
-using importer::SpecialistRecord;
-using nlohmann::json;
-using Options = FhirImporter::Options;
-using CodeMapping = FhirImporter::CodeMapping;
-
-// ---------------------------------------------------------------------------
-// Reference data, copied from services/common/reference/taxonomy.json
-// (version 2026-11-1). The plugin runs sandboxed without access to the
-// registry's files, so the codes are compiled in; the host re-checks every
-// emitted code against the live taxonomy.
-
-constexpr std::string_view kRoleCodes[] = {
-    "qualified-teacher-deaf",
-    "qualified-teacher-vision-impairment",
-    "qualified-teacher-multi-sensory-impairment",
-    "specialist-teacher",
-    "advisory-teacher",
-    "early-years-send-adviser",
-    "portage-home-visitor",
-    "educational-psychologist",
-    "habilitation-specialist",
-    "communication-support-worker",
-    "aac-specialist",
-    "speech-language-therapist",
-    "occupational-therapist",
-    "physiotherapist",
-    "audiologist",
-    "paediatric-audiologist",
-    "hearing-therapist",
-    "orthoptist",
-    "clinical-psychologist",
-    "play-therapist",
-    "behaviour-therapist",
-    "bsl-interpreter",
-    "sensory-support-worker",
-};
-
-constexpr std::string_view kSpecialismCodes[] = {
-    "hearing-impairment",
-    "vision-impairment",
-    "multi-sensory-impairment",
-    "speech-language-communication",
-    "developmental-language-disorder",
-    "stammering",
-    "childhood-apraxia-of-speech",
-    "selective-mutism",
-    "aac",
-    "autism",
-    "semh",
-    "adhd",
-    "learning-disability",
-    "profound-multiple-learning-disability",
-    "specific-learning-difficulty",
-    "physical-disability",
-    "eating-drinking-swallowing",
-    "sensory-processing",
-    "complex-medical-needs",
-    "down-syndrome",
-    "rare-conditions",
-    "early-communication",
-};
-
-constexpr std::string_view kSettingCodes[] = {
-    "early-years-maintained",
-    "early-years-pvi",
-    "childminder",
-    "primary",
-    "secondary",
-    "special-school",
-    "alternative-provision",
-    "post-16",
-    "home-community",
-    "hospital-education",
-};
-
-struct SnomedRole {
-  std::string_view snomed_code;
-  std::string_view role;
-};
-
-// SNOMED CT occupation codes -> role codes. The first block is taxonomy.json's
-// `snomed_ct` codes; the second maps the related codes of the role-code table
-// in the data formats notes (formats.md, section 6) to the role of their
-// row, the nearest role we have (role_map can override any of them).
-constexpr SnomedRole kSnomedRoles[] = {
-    {"159026005", "speech-language-therapist"},
-    {"80546007", "occupational-therapist"},
-    {"36682004", "physiotherapist"},
-    {"309418004", "audiologist"},
-    {"310170009", "paediatric-audiologist"},
-    {"309419007", "hearing-therapist"},
-    {"159027001", "orthoptist"},
-    {"310192008", "educational-psychologist"},
-    {"310191001", "clinical-psychologist"},
-    {"224590002", "play-therapist"},
-    {"224583007", "behaviour-therapist"},
-    {"224625007", "bsl-interpreter"},
-    // Related codes.
-    {"224593000", "speech-language-therapist"},  // community-based SLT
-    {"309409001", "speech-language-therapist"},  // hospital-based SLT
-    {"224594006", "speech-language-therapist"},  // SLT assistant
-    {"59944000", "educational-psychologist"},    // psychologist
-    {"309422009", "occupational-therapist"},     // community-based OT
-    {"224589006", "physiotherapist"},            // community-based physiotherapist
-};
-
-constexpr std::string_view kSnomedSystem = "http://snomed.info/sct";
-constexpr std::string_view kBcp47System = "urn:ietf:bcp:47";
-
-// Extensions this importer defines (documented in docs/importers/fhir.md).
-constexpr std::string_view kSettingExtension =
-    "https://expertise-directory.example/StructureDefinition/setting";
-constexpr std::string_view kAgeRangeExtension =
-    "https://expertise-directory.example/StructureDefinition/age-range";
-constexpr std::string_view kCommittedHoursExtension =
-    "https://expertise-directory.example/StructureDefinition/committed-hours";
-
-constexpr std::string_view kDaysOfWeek[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
-
-// An availableTime entry with allDay counts as a working day, not 24 hours.
-constexpr double kAllDayHours = 7.5;
-constexpr double kMaxHoursPerWeek = 168;
-constexpr int kMaxAge = 25;
-
-// FHIR resources nest about ten levels deep inside a Bundle; anything far
-// deeper is hostile or broken, and refusing it bounds parser memory.
-constexpr int kMaxNestingDepth = 64;
-
-// Bounds the per-type counters of ignored resources: resourceType is input.
-constexpr size_t kMaxIgnoredTypesTracked = 32;
-constexpr size_t kMaxRawExcerptBytes = 512;
-
-template <size_t N>
-bool Contains(const std::string_view (&codes)[N], std::string_view code) {
-  return std::find(std::begin(codes), std::end(codes), code) != std::end(codes);
-}
-
-bool EndsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
-std::string Lowercase(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-void AppendUnique(std::vector<std::string>& items, std::string item) {
-  if (std::find(items.begin(), items.end(), item) == items.end()) items.push_back(std::move(item));
-}
+using importer::support::AsciiLower;
+using importer::support::Instant;
+namespace support = importer::support;
 
 // ---------------------------------------------------------------------------
 // Text and JSON helpers.
-
-// Returns the offset of the first byte that is not part of well-formed UTF-8
-// (no overlong forms, surrogates or code points above U+10FFFF).
-std::optional<size_t> FirstInvalidUtf8(std::string_view text) {
-  const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
-  size_t i = 0;
-  const size_t n = text.size();
-  while (i < n) {
-    const unsigned char lead = bytes[i];
-    if (lead < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t length;
-    unsigned char min_second = 0x80, max_second = 0xBF;
-    if (lead >= 0xC2 && lead <= 0xDF) {
-      length = 2;
-    } else if (lead >= 0xE0 && lead <= 0xEF) {
-      length = 3;
-      if (lead == 0xE0) min_second = 0xA0;  // overlong
-      if (lead == 0xED) max_second = 0x9F;  // surrogates
-    } else if (lead >= 0xF0 && lead <= 0xF4) {
-      length = 4;
-      if (lead == 0xF0) min_second = 0x90;  // overlong
-      if (lead == 0xF4) max_second = 0x8F;  // above U+10FFFF
-    } else {
-      return i;
-    }
-    if (n - i < length) return i;
-    if (bytes[i + 1] < min_second || bytes[i + 1] > max_second) return i;
-    for (size_t k = 2; k < length; ++k) {
-      if (bytes[i + k] < 0x80 || bytes[i + k] > 0xBF) return i;
-    }
-    i += length;
-  }
-  return std::nullopt;
-}
 
 // Thrown by the parser callback to abandon a document nested too deeply.
 struct TooDeep {};
@@ -237,7 +71,7 @@ struct TooDeep {};
 // description that quotes no input (parser messages echo the last bytes
 // read, which may be personal data).
 bool ParseJson(std::string_view text, json& out, std::string& error) {
-  if (auto bad = FirstInvalidUtf8(text)) {
+  if (auto bad = support::FindInvalidUtf8(text)) {
     error = "not valid UTF-8 at byte " + std::to_string(*bad);
     return false;
   }
@@ -270,318 +104,26 @@ bool ParseJson(std::string_view text, json& out, std::string& error) {
   return false;
 }
 
-// Returns obj[key] when obj is an object holding key, else nullptr.
-const json* Member(const json& obj, std::string_view key) {
-  if (!obj.is_object()) return nullptr;
-  auto it = obj.find(key);
-  return it == obj.end() ? nullptr : &*it;
-}
-
-// Returns obj[key] when it is a string, else "".
-std::string StringMember(const json& obj, std::string_view key) {
-  const json* value = Member(obj, key);
-  return value != nullptr && value->is_string() ? value->get<std::string>() : std::string();
-}
-
-// Returns obj[key] when it is an array, else an empty array.
-const json& ArrayMember(const json& obj, std::string_view key) {
-  static const json* const kEmpty = new json(json::array());
-  const json* value = Member(obj, key);
-  return value != nullptr && value->is_array() ? *value : *kEmpty;
-}
-
-// Returns obj[key] == false (absent or non-boolean counts as active).
-bool IsInactive(const json& obj) {
-  const json* active = Member(obj, "active");
-  return active != nullptr && active->is_boolean() && !active->get<bool>();
-}
-
-// Returns the first `limit` bytes of `text`, cut at a UTF-8 boundary.
-std::string Excerpt(std::string_view text, size_t limit = kMaxRawExcerptBytes) {
-  if (text.size() <= limit) return std::string(text);
-  size_t end = limit;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-  return std::string(text.substr(0, end));
-}
 
 // ---------------------------------------------------------------------------
 // FHIR instants (meta.lastUpdated) and times (availableTime).
 
-// A point in time, UTC.
-struct Instant {
-  int64_t seconds = 0;  // since 1970-01-01T00:00:00Z
-  int32_t nanos = 0;
-  auto operator<=>(const Instant&) const = default;
-};
-
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  // Howard Hinnant's days_from_civil: proleptic Gregorian, exact for all years.
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
-void CivilFromDays(int64_t z, int& y, int& m, int& d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
-  m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
-  y = static_cast<int>(static_cast<int64_t>(yoe) + era * 400 + (m <= 2));
-}
-
-// Reads exactly `width` digits at s[pos] into `value`.
-bool Digits(std::string_view s, size_t pos, size_t width, int& value) {
-  if (pos + width > s.size()) return false;
-  value = 0;
-  for (size_t i = pos; i < pos + width; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    value = value * 10 + (s[i] - '0');
-  }
-  return true;
-}
-
-// Parses a FHIR instant / RFC 3339 date-time with seconds and a zone:
+// A FHIR instant / RFC 3339 date-time with seconds and a zone:
 // YYYY-MM-DDThh:mm:ss[.fraction](Z|+hh:mm|-hh:mm), years 0001 to 9999 (the
 // range a protobuf Timestamp holds).
+constexpr support::TimestampSyntax kFhirInstant{.allow_date_only = false,
+                                                .allow_space_separator = false,
+                                                .require_seconds = true,
+                                                .require_offset = true,
+                                                .check_timestamp_range = false};
+
 std::optional<Instant> ParseInstant(std::string_view s) {
-  int year, month, day, hour, minute, second;
-  if (!Digits(s, 0, 4, year) || s.size() < 20 || s[4] != '-' || !Digits(s, 5, 2, month) ||
-      s[7] != '-' || !Digits(s, 8, 2, day) || (s[10] != 'T' && s[10] != 't') ||
-      !Digits(s, 11, 2, hour) || s[13] != ':' || !Digits(s, 14, 2, minute) || s[16] != ':' ||
-      !Digits(s, 17, 2, second)) {
-    return std::nullopt;
-  }
-  static constexpr int kDaysInMonth[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  if (year < 1 || month < 1 || month > 12 || day < 1 || day > kDaysInMonth[month - 1] ||
-      (month == 2 && day == 29 && !leap) || hour > 23 || minute > 59 || second > 59) {
-    return std::nullopt;
-  }
-  size_t pos = 19;
-  int32_t nanos = 0;
-  if (pos < s.size() && s[pos] == '.') {
-    ++pos;
-    int digits = 0;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-      if (digits == 9) return std::nullopt;
-      nanos = nanos * 10 + (s[pos] - '0');
-      ++digits;
-      ++pos;
-    }
-    if (digits == 0) return std::nullopt;
-    for (int i = digits; i < 9; ++i) nanos *= 10;
-  }
-  int offset_seconds = 0;
-  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
-    ++pos;
-  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
-    int offset_hours, offset_minutes;
-    if (!Digits(s, pos + 1, 2, offset_hours) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
-        !Digits(s, pos + 4, 2, offset_minutes) || offset_hours > 23 || offset_minutes > 59) {
-      return std::nullopt;
-    }
-    offset_seconds = (offset_hours * 3600 + offset_minutes * 60) * (s[pos] == '-' ? -1 : 1);
-    pos += 6;
-  } else {
-    return std::nullopt;
-  }
-  if (pos != s.size()) return std::nullopt;
-  Instant instant;
-  instant.seconds =
-      DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 +
-      hour * 3600 + minute * 60 + second - offset_seconds;
-  instant.nanos = nanos;
-  return instant;
+  return support::ParseTimestamp(s, kFhirInstant);
 }
 
 // Formats an instant as RFC 3339 in UTC, e.g. "2026-05-01T09:30:00.25Z".
 std::string FormatInstant(const Instant& instant) {
-  int64_t days = instant.seconds / 86400;
-  int64_t rest = instant.seconds % 86400;
-  if (rest < 0) {
-    rest += 86400;
-    --days;
-  }
-  int year, month, day;
-  CivilFromDays(days, year, month, day);
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d", year, month, day,
-                static_cast<int>(rest / 3600), static_cast<int>(rest / 60 % 60),
-                static_cast<int>(rest % 60));
-  std::string out = buf;
-  if (instant.nanos != 0) {
-    char fraction[16];
-    std::snprintf(fraction, sizeof fraction, ".%09d", static_cast<int>(instant.nanos));
-    std::string digits = fraction;
-    while (digits.back() == '0') digits.pop_back();
-    out += digits;
-  }
-  return out + "Z";
-}
-
-// Parses a FHIR time, hh:mm:ss[.fraction] (hh:mm is accepted too, as some
-// exporters write it), into seconds after midnight.
-std::optional<double> ParseTimeOfDay(std::string_view s) {
-  int hour, minute, second = 0;
-  if (!Digits(s, 0, 2, hour) || s.size() < 5 || s[2] != ':' || !Digits(s, 3, 2, minute) ||
-      hour > 23 || minute > 59) {
-    return std::nullopt;
-  }
-  double fraction = 0;
-  if (s.size() > 5) {
-    if (s[5] != ':' || !Digits(s, 6, 2, second) || second > 59) return std::nullopt;
-    if (s.size() > 8) {
-      if (s[8] != '.' || s.size() == 9 || s.size() > 18) return std::nullopt;
-      double scale = 0.1;
-      for (char c : s.substr(9)) {
-        if (c < '0' || c > '9') return std::nullopt;
-        fraction += (c - '0') * scale;
-        scale /= 10;
-      }
-    }
-  }
-  return hour * 3600.0 + minute * 60.0 + second + fraction;
-}
-
-// ---------------------------------------------------------------------------
-// Configuration.
-
-// Reads config values, falling back to the declared defaults, and records
-// whether any key was reported bad.
-class ConfigReader {
- public:
-  ConfigReader(const Config& config, Host& host) : config_(config), host_(host) {}
-
-  bool failed() const { return failed_; }
-
-  void Error(const std::string& key, const std::string& message) {
-    host_.ConfigError(key, message);
-    failed_ = true;
-  }
-
-  std::string String(const std::string& key) const {
-    if (config_.Has(key)) return config_.Get(key);
-    const expertise_config_key* declared = Declared(key);
-    return declared != nullptr && declared->default_value != nullptr ? declared->default_value : "";
-  }
-
-  // Splits a LIST value like Config::GetList: on ',', trimmed, empty items dropped.
-  std::vector<std::string> List(const std::string& key) const {
-    std::vector<std::string> items;
-    const std::string value = String(key);
-    size_t start = 0;
-    while (start <= value.size()) {
-      size_t end = value.find(',', start);
-      if (end == std::string::npos) end = value.size();
-      std::string_view item = Trim(std::string_view(value).substr(start, end - start));
-      if (!item.empty()) items.emplace_back(item);
-      start = end + 1;
-    }
-    return items;
-  }
-
-  // Returns the INT value of `key` within [min, max], or reports it.
-  long long Int(const std::string& key, long long min, long long max) {
-    const std::string text = String(key);
-    long long value = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end != text.data() + text.size()) {
-      Error(key, "\"" + text + "\" is not a whole number");
-      return min;
-    }
-    if (value < min || value > max) {
-      Error(key, std::to_string(value) + " is outside " + std::to_string(min) + " to " +
-                     std::to_string(max));
-      return min;
-    }
-    return value;
-  }
-
-  // Returns the ENUM value of `key`, or reports it when not an allowed value.
-  std::string Enum(const std::string& key) {
-    const std::string value = String(key);
-    const expertise_config_key* declared = Declared(key);
-    const std::string allowed =
-        declared != nullptr && declared->allowed_values != nullptr ? declared->allowed_values : "";
-    std::string_view rest = allowed;
-    while (!rest.empty()) {
-      const size_t bar = rest.find('|');
-      if (rest.substr(0, bar) == value) return value;
-      rest = bar == std::string_view::npos ? std::string_view() : rest.substr(bar + 1);
-    }
-    Error(key, "\"" + value + "\" is not one of " + allowed);
-    return value;
-  }
-
-  // Parses `key` as a LIST of code=target or system|code=target pairs whose
-  // targets are among `targets` (named `kind` in messages).
-  template <size_t N>
-  std::vector<CodeMapping> Mappings(const std::string& key, const std::string_view (&targets)[N],
-                                    const char* kind) {
-    std::vector<CodeMapping> mappings;
-    for (const std::string& item : List(key)) {
-      // Split at the last '=': system URIs may hold '=', our codes never do.
-      const size_t equals = item.rfind('=');
-      if (equals == std::string::npos) {
-        Error(key, "entry \"" + item + "\" is not code=" + kind);
-        continue;
-      }
-      std::string_view source = Trim(std::string_view(item).substr(0, equals));
-      const std::string_view target = Trim(std::string_view(item).substr(equals + 1));
-      CodeMapping mapping;
-      const size_t bar = source.rfind('|');
-      if (bar != std::string_view::npos) {
-        mapping.system = std::string(Trim(source.substr(0, bar)));
-        source = Trim(source.substr(bar + 1));
-      }
-      mapping.code = std::string(source);
-      mapping.target = std::string(target);
-      if (mapping.code.empty() || mapping.target.empty()) {
-        Error(key, "entry \"" + item + "\" is not code=" + kind);
-        continue;
-      }
-      if (!Contains(targets, mapping.target)) {
-        Error(key, "entry \"" + item + "\": \"" + mapping.target + "\" is not a " + kind + " code");
-        continue;
-      }
-      mappings.push_back(std::move(mapping));
-    }
-    // Later entries override earlier ones for the same source code.
-    std::reverse(mappings.begin(), mappings.end());
-    return mappings;
-  }
-
- private:
-  static const expertise_config_key* Declared(const std::string& key) {
-    for (const auto& declared : FhirImporter::kConfigKeys) {
-      if (key == declared.name) return &declared;
-    }
-    return nullptr;
-  }
-
-  const Config& config_;
-  Host& host_;
-  bool failed_ = false;
-};
-
-// Returns the target of the first mapping matching (system, code): an entry
-// naming the system wins over one for any system.
-const std::string* FindMapping(const std::vector<CodeMapping>& mappings, const std::string& system,
-                               const std::string& code) {
-  const std::string* any_system = nullptr;
-  for (const CodeMapping& mapping : mappings) {
-    if (mapping.code != code) continue;
-    if (mapping.system == system && !system.empty()) return &mapping.target;
-    if (mapping.system.empty() && any_system == nullptr) any_system = &mapping.target;
-  }
-  return any_system;
+  return support::FormatTimestamp(instant, support::FractionDigits::kShortest);
 }
 
 // ---------------------------------------------------------------------------
@@ -598,11 +140,6 @@ struct Resource {
   bool last_updated_invalid = false;  // meta.lastUpdated present but not an instant
 };
 
-// Why a PractitionerRole could not become a record.
-struct RoleError {
-  expertise_reject_reason reason;
-  std::string message;
-};
 
 enum class Flow { kContinue, kStop };
 
@@ -686,7 +223,7 @@ class Run {
 
   Flow Load(std::string_view content) {
     const bool named_ndjson =
-        EndsWith(Lowercase(file_name_), ".ndjson") || EndsWith(Lowercase(file_name_), ".jsonl");
+        AsciiLower(file_name_).ends_with(".ndjson") || AsciiLower(file_name_).ends_with(".jsonl");
     if (named_ndjson) return LoadNdjson(content);
 
     json document;
@@ -837,7 +374,7 @@ class Run {
   }
 
   void CountIgnored(const std::string& type) {
-    std::string key = Excerpt(type, 64);
+    std::string key = support::TruncateUtf8(type, 64);
     if (ignored_types_.count(key) == 0 && ignored_types_.size() >= kMaxIgnoredTypesTracked) {
       key = "(other)";
     }
@@ -954,7 +491,13 @@ class Run {
                         role);
     }
 
-    std::optional<RoleError> error = Fill(role.body, *practitioner, record);
+    const ResolveReference resolve = [this](const json& reference, const std::string& type,
+                                            const json& role_body, std::string& error) {
+      const Resource* found = nullptr;
+      return Resolve(reference, type, role_body, &found, error);
+    };
+    std::optional<RoleError> error =
+        FillRecord(options_, resolve, role.body, *practitioner, record);
     if (error) return RejectRole(where, record.external_id, *error, role);
     if (changed_at) record.last_verify_time = FormatInstant(*changed_at);
 
@@ -991,365 +534,6 @@ class Run {
         "PractitionerRole has no identifier with system \"" + options_.external_id_system + "\""};
   }
 
-  // Fills every record field but the external id and last verify time.
-  std::optional<RoleError> Fill(const json& role, const json& practitioner,
-                                SpecialistRecord& record) const {
-    record.display_name = DisplayName(practitioner);
-    if (record.display_name.empty()) {
-      return RoleError{EXPERTISE_REJECT_REQUIRED, "Practitioner has no name"};
-    }
-    if (auto error = MapRole(role, record.role)) return error;
-    if (auto error = MapSpecialisms(role, record.specialisms)) return error;
-    if (auto error = ReadSettings(role, record.settings)) return error;
-    if (auto error = ReadAgeRange(role, record)) return error;
-    if (auto error = ReadAvailableTime(role, record.contracted_hours_per_week)) return error;
-    if (auto error = ReadCommittedHours(role, record.committed_hours_per_week)) return error;
-    if (auto error = ReadOrganization(role, record.team)) return error;
-    if (auto error = ReadLocation(role, record)) return error;
-    ReadTelecom(role, record);
-    ReadRegistration(practitioner, record);
-    ReadLanguages(practitioner, record.languages);
-    record.employer_type = options_.employer_type;
-    record.visibility = options_.visibility;
-    record.delivery_modes = options_.delivery_modes;
-    return std::nullopt;
-  }
-
-  // name[0].text, else name[0].given joined and name[0].family.
-  static std::string DisplayName(const json& practitioner) {
-    const json& names = ArrayMember(practitioner, "name");
-    if (names.empty()) return "";
-    const json& name = names[0];
-    std::string text(Trim(StringMember(name, "text")));
-    if (!text.empty()) return text;
-    std::string joined;
-    for (const json& given : ArrayMember(name, "given")) {
-      if (!given.is_string()) continue;
-      const std::string_view part = Trim(given.get_ref<const std::string&>());
-      if (part.empty()) continue;
-      if (!joined.empty()) joined += ' ';
-      joined += part;
-    }
-    const std::string family(Trim(StringMember(name, "family")));
-    if (!family.empty()) {
-      if (!joined.empty()) joined += ' ';
-      joined += family;
-    }
-    return joined;
-  }
-
-  // Collects (system, code) of every coding in a list of CodeableConcepts.
-  static std::vector<std::pair<std::string, std::string>> Codings(const json& concepts) {
-    std::vector<std::pair<std::string, std::string>> codings;
-    for (const json& concept_value : concepts) {
-      for (const json& coding : ArrayMember(concept_value, "coding")) {
-        std::string code = StringMember(coding, "code");
-        if (!code.empty()) codings.emplace_back(StringMember(coding, "system"), std::move(code));
-      }
-    }
-    return codings;
-  }
-
-  // The first coding found, in order of precedence: role_map, the local role
-  // system (exact codes), then the built-in SNOMED CT table.
-  std::optional<RoleError> MapRole(const json& role, std::string& out) const {
-    const auto codings = Codings(ArrayMember(role, "code"));
-    for (const auto& [system, code] : codings) {
-      if (const std::string* target = FindMapping(options_.role_map, system, code)) {
-        out = *target;
-        return std::nullopt;
-      }
-    }
-    if (!options_.local_role_system.empty()) {
-      for (const auto& [system, code] : codings) {
-        if (system == options_.local_role_system && Contains(kRoleCodes, code)) {
-          out = code;
-          return std::nullopt;
-        }
-      }
-    }
-    for (const auto& [system, code] : codings) {
-      if (system != kSnomedSystem) continue;
-      for (const SnomedRole& entry : kSnomedRoles) {
-        if (entry.snomed_code == code) {
-          out = std::string(entry.role);
-          return std::nullopt;
-        }
-      }
-    }
-    std::string seen;
-    for (const auto& [system, code] : codings) {
-      if (seen.size() > 200) break;
-      seen += seen.empty() ? " (codes: " : ", ";
-      seen += (system.empty() ? "" : system + "|") + code;
-    }
-    if (!seen.empty()) seen += ")";
-    return RoleError{EXPERTISE_REJECT_REFERENCE,
-                     "PractitionerRole.code has no coding that maps "
-                     "to a role" +
-                         seen};
-  }
-
-  std::optional<RoleError> MapSpecialisms(const json& role, std::vector<std::string>& out) const {
-    for (const auto& [system, code] : Codings(ArrayMember(role, "specialty"))) {
-      if (const std::string* target = FindMapping(options_.specialism_map, system, code)) {
-        AppendUnique(out, *target);
-      } else if (!options_.local_specialism_system.empty() &&
-                 system == options_.local_specialism_system) {
-        if (!Contains(kSpecialismCodes, code)) {
-          return RoleError{EXPERTISE_REJECT_REFERENCE,
-                           "PractitionerRole.specialty \"" + code + "\" is not a specialism code"};
-        }
-        AppendUnique(out, code);
-      }
-      // Codings of other systems (e.g. UK Core practice settings) have no
-      // counterpart unless specialism_map names them.
-    }
-    return std::nullopt;
-  }
-
-  // The extensions of `resource` with `url`.
-  static std::vector<const json*> Extensions(const json& resource, std::string_view url) {
-    std::vector<const json*> found;
-    for (const json& extension : ArrayMember(resource, "extension")) {
-      if (StringMember(extension, "url") == url) found.push_back(&extension);
-    }
-    return found;
-  }
-
-  std::optional<RoleError> ReadSettings(const json& role, std::vector<std::string>& out) const {
-    const auto extensions = Extensions(role, kSettingExtension);
-    if (extensions.empty()) {
-      out = options_.default_settings;
-      return std::nullopt;
-    }
-    for (const json* extension : extensions) {
-      std::string code = StringMember(*extension, "valueCode");
-      if (code.empty()) {
-        if (const json* coding = Member(*extension, "valueCoding"))
-          code = StringMember(*coding, "code");
-      }
-      if (code.empty()) {
-        return RoleError{EXPERTISE_REJECT_SCHEMA, "setting extension has no valueCode"};
-      }
-      if (!Contains(kSettingCodes, code)) {
-        return RoleError{EXPERTISE_REJECT_REFERENCE,
-                         "setting \"" + code + "\" is not a setting code"};
-      }
-      AppendUnique(out, code);
-    }
-    return std::nullopt;
-  }
-
-  // Reads one end of the age-range extension's valueRange: a Quantity in
-  // whole years (UCUM "a"), 0 to 25.
-  static std::optional<RoleError> ReadAge(const json& range, const char* end,
-                                          std::optional<int>& age) {
-    const json* quantity = Member(range, end);
-    if (quantity == nullptr) return std::nullopt;
-    const json* value = Member(*quantity, "value");
-    if (value == nullptr || !value->is_number()) {
-      return RoleError{EXPERTISE_REJECT_SCHEMA,
-                       std::string("age-range valueRange.") + end + " has no numeric value"};
-    }
-    const std::string unit = StringMember(*quantity, "code");
-    if (!unit.empty() && unit != "a") {
-      return RoleError{EXPERTISE_REJECT_VALUE, std::string("age-range valueRange.") + end +
-                                                   " is not in years (code \"a\")"};
-    }
-    const double years = value->get<double>();
-    if (years != std::floor(years) || years < 0 || years > kMaxAge) {
-      return RoleError{EXPERTISE_REJECT_VALUE, std::string("age-range valueRange.") + end +
-                                                   " is not a whole number of years from 0 to 25"};
-    }
-    age = static_cast<int>(years);
-    return std::nullopt;
-  }
-
-  std::optional<RoleError> ReadAgeRange(const json& role, SpecialistRecord& record) const {
-    record.min_age = options_.default_min_age;
-    record.max_age = options_.default_max_age;
-    const auto extensions = Extensions(role, kAgeRangeExtension);
-    if (extensions.empty()) return std::nullopt;
-    const json* range = Member(*extensions.front(), "valueRange");
-    if (range == nullptr || !range->is_object()) {
-      return RoleError{EXPERTISE_REJECT_SCHEMA, "age-range extension has no valueRange"};
-    }
-    if (auto error = ReadAge(*range, "low", record.min_age)) return error;
-    if (auto error = ReadAge(*range, "high", record.max_age)) return error;
-    if (*record.min_age > *record.max_age) {
-      return RoleError{EXPERTISE_REJECT_VALUE, "age-range low is above high"};
-    }
-    return std::nullopt;
-  }
-
-  // Sums availableTime into contracted hours per week: per entry, distinct
-  // days x (end - start), or 7.5 h per day when allDay; capped at 168.
-  static std::optional<RoleError> ReadAvailableTime(const json& role,
-                                                    std::optional<double>& hours_per_week) {
-    const json* available = Member(role, "availableTime");
-    if (available == nullptr) return std::nullopt;
-    if (!available->is_array()) {
-      return RoleError{EXPERTISE_REJECT_SCHEMA, "availableTime is not an array"};
-    }
-    if (available->empty()) return std::nullopt;
-    double total = 0;
-    bool hours_known = false;  // false while entries give days but no times
-    for (size_t i = 0; i < available->size(); ++i) {
-      const json& entry = (*available)[i];
-      const std::string name = "availableTime[" + std::to_string(i) + "]";
-      std::set<std::string> days;
-      for (const json& day : ArrayMember(entry, "daysOfWeek")) {
-        if (!day.is_string() || !Contains(kDaysOfWeek, day.get_ref<const std::string&>())) {
-          return RoleError{EXPERTISE_REJECT_SCHEMA, name +
-                                                        ".daysOfWeek holds a value that is not "
-                                                        "mon..sun"};
-        }
-        days.insert(day.get<std::string>());
-      }
-      const json* all_day = Member(entry, "allDay");
-      if (all_day != nullptr && all_day->is_boolean() && all_day->get<bool>()) {
-        total += static_cast<double>(days.size()) * kAllDayHours;
-        hours_known = true;
-        continue;
-      }
-      const json* start_value = Member(entry, "availableStartTime");
-      const json* end_value = Member(entry, "availableEndTime");
-      if (start_value == nullptr && end_value == nullptr) continue;  // days only: no hours known
-      std::optional<double> start, end;
-      if (start_value != nullptr && start_value->is_string()) {
-        start = ParseTimeOfDay(start_value->get_ref<const std::string&>());
-      }
-      if (end_value != nullptr && end_value->is_string()) {
-        end = ParseTimeOfDay(end_value->get_ref<const std::string&>());
-      }
-      if (!start) {
-        return RoleError{EXPERTISE_REJECT_SCHEMA,
-                         name + ".availableStartTime is missing or not a FHIR time (hh:mm:ss)"};
-      }
-      if (!end) {
-        return RoleError{EXPERTISE_REJECT_SCHEMA,
-                         name + ".availableEndTime is missing or not a FHIR time (hh:mm:ss)"};
-      }
-      if (*end <= *start) {
-        return RoleError{EXPERTISE_REJECT_VALUE, name +
-                                                     ".availableEndTime is not after "
-                                                     "availableStartTime"};
-      }
-      total += static_cast<double>(days.size()) * (*end - *start) / 3600.0;
-      hours_known = true;
-    }
-    if (!hours_known) return std::nullopt;
-    // Two decimals: enough for minutes, and no 7.4999999 in the record.
-    hours_per_week = std::round(std::min(total, kMaxHoursPerWeek) * 100) / 100;
-    return std::nullopt;
-  }
-
-  static std::optional<RoleError> ReadCommittedHours(const json& role,
-                                                     std::optional<double>& hours_per_week) {
-    const auto extensions = Extensions(role, kCommittedHoursExtension);
-    if (extensions.empty()) return std::nullopt;
-    const json* value = Member(*extensions.front(), "valueDecimal");
-    if (value == nullptr || !value->is_number()) {
-      return RoleError{EXPERTISE_REJECT_SCHEMA, "committed-hours extension has no valueDecimal"};
-    }
-    const double hours = value->get<double>();
-    if (hours < 0 || hours > kMaxHoursPerWeek) {
-      return RoleError{EXPERTISE_REJECT_VALUE, "committed-hours is outside 0 to 168"};
-    }
-    hours_per_week = hours;
-    return std::nullopt;
-  }
-
-  // Organization.name (or the reference's display) -> work_contact.team.
-  std::optional<RoleError> ReadOrganization(const json& role, std::string& team) const {
-    const json* reference = Member(role, "organization");
-    if (reference == nullptr) return std::nullopt;
-    const std::string display = StringMember(*reference, "display");
-    if (StringMember(*reference, "reference").empty()) {
-      team = display;  // a display-only reference still names the team
-      return std::nullopt;
-    }
-    const Resource* found = nullptr;
-    std::string error;
-    const json* organization = Resolve(*reference, "Organization", role, &found, error);
-    if (organization == nullptr) {
-      return RoleError{EXPERTISE_REJECT_REFERENCE, "PractitionerRole.organization " + error};
-    }
-    team = StringMember(*organization, "name");
-    if (team.empty()) team = display;
-    return std::nullopt;
-  }
-
-  // location[0] -> Location.position -> base location.
-  std::optional<RoleError> ReadLocation(const json& role, SpecialistRecord& record) const {
-    const json& locations = ArrayMember(role, "location");
-    if (locations.empty()) return std::nullopt;
-    const Resource* found = nullptr;
-    std::string error;
-    const json* location = Resolve(locations[0], "Location", role, &found, error);
-    if (location == nullptr) {
-      return RoleError{EXPERTISE_REJECT_REFERENCE, "PractitionerRole.location[0] " + error};
-    }
-    const json* position = Member(*location, "position");
-    if (position == nullptr) return std::nullopt;  // the host uses the authority's centre
-    const json* latitude = Member(*position, "latitude");
-    const json* longitude = Member(*position, "longitude");
-    if (latitude == nullptr || longitude == nullptr || !latitude->is_number() ||
-        !longitude->is_number()) {
-      return RoleError{EXPERTISE_REJECT_SCHEMA,
-                       "Location.position lacks a numeric latitude or longitude"};
-    }
-    const double lat = latitude->get<double>();
-    const double lng = longitude->get<double>();
-    if (lat < -90 || lat > 90 || lng < -180 || lng > 180) {
-      return RoleError{EXPERTISE_REJECT_VALUE, "Location.position is not a WGS84 coordinate"};
-    }
-    record.latitude = lat;
-    record.longitude = lng;
-    return std::nullopt;
-  }
-
-  // PractitionerRole.telecom with use "work" (or no use) -> work contact.
-  // Home, mobile, temp and old numbers are never read: they may be personal.
-  static void ReadTelecom(const json& role, SpecialistRecord& record) {
-    for (const json& contact : ArrayMember(role, "telecom")) {
-      const std::string use = StringMember(contact, "use");
-      if (!use.empty() && use != "work") continue;
-      const std::string system = StringMember(contact, "system");
-      std::string value(Trim(StringMember(contact, "value")));
-      if (system == "email" && record.work_email.empty()) {
-        if (Lowercase(value.substr(0, 7)) == "mailto:") value.erase(0, 7);
-        record.work_email = value;
-      } else if (system == "phone" && record.work_phone.empty()) {
-        if (Lowercase(value.substr(0, 4)) == "tel:") value.erase(0, 4);
-        record.work_phone = value;
-      }
-    }
-  }
-
-  // The first qualification identifier whose system mentions HCPC.
-  static void ReadRegistration(const json& practitioner, SpecialistRecord& record) {
-    for (const json& qualification : ArrayMember(practitioner, "qualification")) {
-      for (const json& identifier : ArrayMember(qualification, "identifier")) {
-        const std::string number = StringMember(identifier, "value");
-        if (!number.empty() &&
-            Lowercase(StringMember(identifier, "system")).find("hcpc") != std::string::npos) {
-          record.registration_body = "HCPC";
-          record.registration_number = number;
-          return;
-        }
-      }
-    }
-  }
-
-  // Practitioner.communication codings in BCP 47 -> languages.
-  static void ReadLanguages(const json& practitioner, std::vector<std::string>& languages) {
-    for (const auto& [system, code] : Codings(ArrayMember(practitioner, "communication"))) {
-      if (system == kBcp47System) AppendUnique(languages, code);
-    }
-  }
-
   // --- Rejects ------------------------------------------------------------
 
   Flow RejectRole(const Location& where, const std::string& external_id, const RoleError& error,
@@ -1357,7 +541,8 @@ class Run {
     // A PractitionerRole holds no personal details (those live in
     // Practitioner), so an excerpt of it is safe to hand to the host.
     const std::string excerpt =
-        Excerpt(role.body.dump(-1, ' ', false, json::error_handler_t::replace));
+        support::TruncateUtf8(role.body.dump(-1, ' ', false, json::error_handler_t::replace),
+                              kMaxRawExcerptBytes);
     ++rejected_;
     return host_.Reject(where, error.reason, external_id, error.message, excerpt) ? Flow::kContinue
                                                                                   : Flow::kStop;
@@ -1387,40 +572,17 @@ class Run {
 };
 
 }  // namespace
+}  // namespace fhir_internal
+
+using fhir_internal::Run;
+using importer::Config;
+using importer::Host;
+using importer::ReadRequest;
 
 std::unique_ptr<FhirImporter> FhirImporter::Create(const Config& config, Host& host) {
-  ConfigReader reader(config, host);
-  Options options;
-  options.local_role_system = reader.String("local_role_system");
-  options.local_specialism_system = reader.String("local_specialism_system");
-  options.role_map = reader.Mappings("role_map", kRoleCodes, "role");
-  options.specialism_map = reader.Mappings("specialism_map", kSpecialismCodes, "specialism");
-  options.default_settings = reader.List("default_settings");
-  for (const std::string& setting : options.default_settings) {
-    if (!Contains(kSettingCodes, setting)) {
-      reader.Error("default_settings", "\"" + setting + "\" is not a setting code");
-    }
-  }
-  options.default_min_age = static_cast<int>(reader.Int("default_min_age", 0, kMaxAge));
-  options.default_max_age = static_cast<int>(reader.Int("default_max_age", 0, kMaxAge));
-  if (options.default_min_age > options.default_max_age) {
-    reader.Error("default_max_age", "is below default_min_age");
-  }
-  options.external_id_system = reader.String("external_id_system");
-  options.employer_type = reader.Enum("employer_type");
-  options.visibility = reader.Enum("visibility");
-  options.delivery_modes = reader.List("delivery_modes");
-  if (options.delivery_modes.empty()) {
-    reader.Error("delivery_modes", "must name at least one of in_person, remote");
-  }
-  for (const std::string& mode : options.delivery_modes) {
-    if (mode != "in_person" && mode != "remote") {
-      reader.Error("delivery_modes", "\"" + mode + "\" is not in_person or remote");
-    }
-  }
-  options.max_input_bytes = static_cast<uint64_t>(reader.Int("max_input_bytes", 1, INT64_MAX));
-  if (reader.failed()) return nullptr;
-  return std::unique_ptr<FhirImporter>(new FhirImporter(std::move(options)));
+  std::unique_ptr<Options> options = fhir_internal::ReadOptions(config, host);
+  if (!options) return nullptr;
+  return std::unique_ptr<FhirImporter>(new FhirImporter(std::move(*options)));
 }
 
 expertise_result FhirImporter::Read(const ReadRequest& request, Host& host) {

@@ -6,7 +6,8 @@
 //
 // Build and run from the repository root:
 //   clang++-14 -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -I. -Iplugins/sdk/include
-//       tests/fuzz/csv_fuzz.cc plugins/csv/csv_importer.cc -o csv_fuzz
+//       -I/usr/include/utf8cpp tests/fuzz/csv_fuzz.cc plugins/csv/csv_importer.cc
+//       plugins/csv/csv_config.cc plugins/csv/csv_reader.cc -o csv_fuzz
 //   ./csv_fuzz -max_total_time=60 tests/fuzz/corpus/csv
 #include <cstddef>
 #include <cstdint>

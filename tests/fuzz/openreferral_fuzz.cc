@@ -9,8 +9,8 @@
 //
 // Build and run from the repository root:
 //   clang++-14 -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -I. -Iplugins/sdk/include
-//       tests/fuzz/openreferral_fuzz.cc plugins/openreferral/openreferral_importer.cc -o
-//       openreferral_fuzz
+//       -I/usr/include/utf8cpp tests/fuzz/openreferral_fuzz.cc plugins/openreferral/openreferral_*.cc
+//       -o openreferral_fuzz
 //   ./openreferral_fuzz -max_total_time=60 tests/fuzz/corpus/openreferral
 
 #include <cstddef>

@@ -69,6 +69,7 @@ expect_file() {
 }
 expect_file include/expertise/importer_abi.h "install rule of the SDK headers, component sdk"
 expect_file include/expertise/importer_plugin.hpp "install rule of the SDK headers, component sdk"
+expect_file include/expertise/importer_support.hpp "install rule of the SDK headers, component sdk"
 expect_file share/expertise-directory/importer-template/CMakeLists.txt \
   "install rule of plugins/sdk/template/, component sdk"
 expect_file bin/expertise-plugin-conformance "install rule of the conformance runner"

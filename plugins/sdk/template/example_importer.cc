@@ -26,11 +26,12 @@
 //
 // Only the SDK headers and the C++ standard library are used: a plugin runs
 // in a sandbox without network, so it must not need anything else at run
-// time either.
+// time either. expertise/importer_support.hpp (C++20) holds the helpers most
+// plugins need: trimming, UTF-8 checks and repair, dates and RFC 3339
+// timestamps, and config values with their declared defaults.
 
-#include <algorithm>
 #include <cerrno>
-#include <charconv>
+#include <climits>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -42,10 +43,12 @@
 
 #include "expertise/importer_abi.h"
 #include "expertise/importer_plugin.hpp"
+#include "expertise/importer_support.hpp"
 
 namespace example {
 
 namespace importer = ::expertise::importer;
+namespace support = ::expertise::importer::support;
 
 class ExampleImporter : public importer::Importer {
  public:
@@ -84,20 +87,20 @@ class ExampleImporter : public importer::Importer {
                                                  importer::Host& host) {
     auto made = std::unique_ptr<ExampleImporter>(new ExampleImporter());
     bool ok = true;
+    // Keys not given take the defaults declared in kConfigKeys, so the
+    // plugin behaves the same when a test or fuzzer calls Create() directly.
+    const support::DeclaredConfig values(config, kConfigKeys);
     // ENUM values were checked by the host: only allowed values get here.
-    made->employer_type_ = config.Get("employer_type", "local_authority");
-    made->visibility_ = config.Get("visibility", "region");
+    made->employer_type_ = values.Get("employer_type");
+    made->visibility_ = values.Get("visibility");
     // A LIST is free text to the host, so its items are checked here.
-    for (const std::string& mode : config.GetList("delivery_modes")) {
+    for (const std::string& mode : values.GetList("delivery_modes")) {
       if (mode != "in_person" && mode != "remote") {
         host.ConfigError("delivery_modes", "'" + mode + "' is not in_person or remote");
         ok = false;
-      } else if (std::find(made->delivery_modes_.begin(), made->delivery_modes_.end(), mode) !=
-                 made->delivery_modes_.end()) {
+      } else if (!support::AppendUnique(made->delivery_modes_, mode)) {
         host.ConfigError("delivery_modes", "'" + mode + "' is listed twice");
         ok = false;
-      } else {
-        made->delivery_modes_.push_back(mode);
       }
     }
     if (ok && made->delivery_modes_.empty()) {
@@ -270,46 +273,14 @@ class ExampleImporter : public importer::Importer {
   }
 
   // Text for messages, ids, excerpts and locations: at most max_bytes of
-  // valid UTF-8, cut at a character boundary, each invalid byte replaced by
-  // '?'. The host carries these as UTF-8 strings and cuts them at fixed
-  // byte limits (external id 128, message 1024, excerpt 200, location 256),
-  // but input files are not always UTF-8 (Windows-1252 exports are common),
-  // so anything quoting the input is made safe here first.
+  // valid UTF-8, cut at a character boundary, each invalid byte (and NUL)
+  // replaced by U+FFFD. The host carries these as UTF-8 strings and cuts
+  // them at fixed byte limits (external id 128, message 1024, excerpt 200,
+  // location 256), but input files are not always UTF-8 (Windows-1252
+  // exports are common), so anything quoting the input is made safe here
+  // first.
   static std::string SafeText(const std::string& text, size_t max_bytes) {
-    std::string out;
-    size_t i = 0;
-    while (i < text.size()) {
-      const auto c = static_cast<unsigned char>(text[i]);
-      size_t n = 0;                     // bytes in this character
-      unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-      if (c < 0x80) {
-        n = 1;
-      } else if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-      } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0) lo = 0xA0;  // no overlong forms
-        if (c == 0xED) hi = 0x9F;  // no surrogates
-      } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F;  // nothing past U+10FFFF
-      }
-      bool valid = n > 0 && i + n <= text.size();
-      for (size_t k = 1; valid && k < n; ++k) {
-        const auto b = static_cast<unsigned char>(text[i + k]);
-        valid = k == 1 ? (b >= lo && b <= hi) : (b >= 0x80 && b <= 0xBF);
-      }
-      if (!valid) n = 1;
-      if (out.size() + n > max_bytes) break;
-      if (valid) {
-        out.append(text, i, n);
-      } else {
-        out += '?';
-      }
-      i += n;
-    }
-    return out;
+    return support::RepairUtf8(text, max_bytes);
   }
 
   // Drops a trailing '\r' (files saved on Windows) and, on the first line,
@@ -334,13 +305,10 @@ class ExampleImporter : public importer::Importer {
   // A whole number of years, digits only. The range (0 to 25, min <= max)
   // is the host's check, reported as VALUE at the row.
   static std::optional<int> ParseAge(const std::string& text) {
-    int value = 0;
-    const char* end = text.data() + text.size();
-    auto [ptr, ec] = std::from_chars(text.data(), end, value);
-    if (text.empty() || text[0] == '-' || text[0] == '+' || ec != std::errc() || ptr != end) {
-      return std::nullopt;
-    }
-    return value;
+    if (!text.empty() && text[0] == '-') return std::nullopt;  // digits only
+    const std::optional<long long> value = support::ParseInteger(text);
+    if (!value || *value > INT_MAX) return std::nullopt;
+    return static_cast<int>(*value);
   }
 
   std::string employer_type_;

@@ -218,7 +218,7 @@ INSTANTIATE_TEST_SUITE_P(
                   {"bom"},
                   {"/0"},
                   {0}}),
-    [](const ::testing::TestParamInfo<ShapeCase>& info) { return info.param.name; });
+    [](const ::testing::TestParamInfo<ShapeCase>& case_info) { return case_info.param.name; });
 
 TEST(OpenReferralImporterTest, InputFormatConfigOverridesDetection) {
   // One service per line in a file named .json, read as NDJSON because the
@@ -413,7 +413,7 @@ INSTANTIATE_TEST_SUITE_P(
                  "speech-language-therapist",
                  nullptr,
                  nullptr}),
-    [](const ::testing::TestParamInfo<TermCase>& info) { return info.param.name; });
+    [](const ::testing::TestParamInfo<TermCase>& case_info) { return case_info.param.name; });
 
 struct CapacityCase {
   std::string name;
@@ -505,7 +505,7 @@ INSTANTIATE_TEST_SUITE_P(
                      15,
                      10},
         CapacityCase{"ServiceCapacityObject", Cap("Hours", 5, 15), "service_capacity", {}, 15, 10}),
-    [](const ::testing::TestParamInfo<CapacityCase>& info) { return info.param.name; });
+    [](const ::testing::TestParamInfo<CapacityCase>& case_info) { return case_info.param.name; });
 
 TEST(OpenReferralImporterTest, AgesDefaultFromConfig) {
   json service = Service();
@@ -646,8 +646,8 @@ INSTANTIATE_TEST_SUITE_P(
                                      kId4, "latitude must be a number", 0},
                       FileRejectCase{"bad_not_utf8.json", EXPERTISE_REJECT_PARSE, "", 1, "",
                                      "not valid UTF-8", 0}),
-    [](const ::testing::TestParamInfo<FileRejectCase>& info) {
-      std::string name = info.param.file.substr(0, info.param.file.find('.'));
+    [](const ::testing::TestParamInfo<FileRejectCase>& case_info) {
+      std::string name = case_info.param.file.substr(0, case_info.param.file.find('.'));
       name.erase(std::remove(name.begin(), name.end(), '_'), name.end());
       return name;
     });
@@ -752,7 +752,9 @@ INSTANTIATE_TEST_SUITE_P(
                             s = json::array({1, 2});
                           },
                           EXPERTISE_REJECT_SCHEMA, "/0", "not a JSON object"}),
-    [](const ::testing::TestParamInfo<ServiceRejectCase>& info) { return info.param.name; });
+    [](const ::testing::TestParamInfo<ServiceRejectCase>& case_info) {
+      return case_info.param.name;
+    });
 
 struct DocumentRejectCase {
   std::string name;
@@ -803,7 +805,9 @@ INSTANTIATE_TEST_SUITE_P(
                            EXPERTISE_REJECT_SCHEMA, "/content", 0, "content must be an array"},
         DocumentRejectCase{"HugeNumber", "[1e999]", EXPERTISE_REJECT_PARSE, "", 0,
                            "input is not JSON"}),
-    [](const ::testing::TestParamInfo<DocumentRejectCase>& info) { return info.param.name; });
+    [](const ::testing::TestParamInfo<DocumentRejectCase>& case_info) {
+      return case_info.param.name;
+    });
 
 TEST(OpenReferralImporterTest, NdjsonRejectsBadLinesAndGoesOn) {
   const std::string content = Dump(Service("one")) + "\n" + "not json at all\n" + "[1, 2]\n" +
@@ -1135,7 +1139,7 @@ INSTANTIATE_TEST_SUITE_P(
                    {{"role_map", kRoles}, {"allow_partial_page", "yes"}},
                    "allow_partial_page",
                    "true or false"}),
-    [](const ::testing::TestParamInfo<ConfigCase>& info) { return info.param.name; });
+    [](const ::testing::TestParamInfo<ConfigCase>& case_info) { return case_info.param.name; });
 
 TEST(OpenReferralConfigTest, ReportsEveryBadKeyAtOnce) {
   RecordingHost host;
