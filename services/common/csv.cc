@@ -77,15 +77,72 @@ absl::StatusOr<std::vector<CsvRow>> ParseCsv(std::string_view text) {
   return rows;
 }
 
-std::string CsvEscape(std::string_view field) {
-  if (field.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(field);
+namespace {
+
+bool StartsLikeAFormula(std::string_view text) {
+  if (text.empty()) return false;
+  switch (text.front()) {
+    case '=':
+    case '+':
+    case '-':
+    case '@':
+    case '\t':
+    case '\r':
+      return true;
+    default:
+      return false;
+  }
+}
+
+// True for [+-]digits[.digits][e[+-]digits] with at least one digit before
+// the exponent: what number columns hold, and nothing a spreadsheet could
+// run.
+bool IsPlainNumber(std::string_view text) {
+  size_t i = 0;
+  const auto digits = [&] {
+    const size_t start = i;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+    return i - start;
+  };
+  if (i < text.size() && (text[i] == '+' || text[i] == '-')) ++i;
+  size_t mantissa_digits = digits();
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    mantissa_digits += digits();
+  }
+  if (mantissa_digits == 0) return false;
+  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    if (i < text.size() && (text[i] == '+' || text[i] == '-')) ++i;
+    if (digits() == 0) return false;
+  }
+  return i == text.size();
+}
+
+std::string QuoteIfNeeded(std::string value) {
+  if (value.find_first_of(",\"\r\n") == std::string::npos) return value;
   std::string out = "\"";
-  for (char c : field) {
+  for (char c : value) {
     if (c == '"') out += '"';
     out += c;
   }
   out += '"';
   return out;
+}
+
+}  // namespace
+
+std::string CsvField(std::string_view text) {
+  std::string value;
+  if (StartsLikeAFormula(text)) value = "'";
+  value.append(text);
+  return QuoteIfNeeded(std::move(value));
+}
+
+std::string CsvEscape(std::string_view field) {
+  // A lone "-" is how tables show "none"; a spreadsheet shows it as text.
+  if (IsPlainNumber(field) || field == "-") return std::string(field);
+  return CsvField(field);
 }
 
 std::string CsvLine(const CsvRow& fields) {

@@ -4,6 +4,7 @@
 
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "services/common/error_reasons.h"
 
 namespace expertise {
 
@@ -25,7 +26,7 @@ absl::Status FieldViolations::ToStatus(std::string_view summary) const {
   }
   absl::Status status(absl::StatusCode::kInvalidArgument, message);
   status.SetPayload(kBadRequestTypeUrl, absl::Cord(bad_request.SerializeAsString()));
-  return WithReason(std::move(status), "INVALID_FIELDS");
+  return WithReason(std::move(status), reasons::kInvalidFields);
 }
 
 absl::Status InvalidFieldError(std::string field, std::string description) {

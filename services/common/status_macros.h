@@ -10,9 +10,12 @@
 #define EXPERTISE_STATUS_CONCAT_INNER(a, b) a##b
 #define EXPERTISE_STATUS_CONCAT(a, b) EXPERTISE_STATUS_CONCAT_INNER(a, b)
 
-#define RETURN_IF_ERROR(expr)                                 \
-  do {                                                        \
-    if (absl::Status _st = (expr); !_st.ok()) return _st;     \
+// Each expansion names its status variable apart (__COUNTER__), so a
+// RETURN_IF_ERROR inside a lambda passed to another does not shadow it.
+#define RETURN_IF_ERROR(expr) EXPERTISE_RETURN_IF_ERROR_IMPL(EXPERTISE_STATUS_CONCAT(_st_, __COUNTER__), expr)
+#define EXPERTISE_RETURN_IF_ERROR_IMPL(status, expr)                   \
+  do {                                                                 \
+    if (absl::Status status = (expr); !status.ok()) return status;     \
   } while (0)
 
 #define ASSIGN_OR_RETURN(lhs, rexpr)                               \

@@ -10,8 +10,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "services/common/countdown.h"
+#include "services/common/error_reasons.h"
 #include "services/common/errors.h"
-#include "services/common/grpc_status.h"
+#include "services/rpc/grpc_status.h"
 #include "services/common/logging.h"
 #include "services/directory/federation.h"
 #include "services/registry/registry.h"
@@ -107,7 +108,7 @@ const DirectoryService::Backend* DirectoryService::BackendFor(const RegionInfo* 
   *error = Error(WithReason(absl::FailedPreconditionError(absl::StrCat(
                                 "this directory has no registry for ", region->resource_name(),
                                 " (", region->name, "); add it to the --regions file")),
-                            "REGION_NOT_CONFIGURED"));
+                            reasons::kRegionNotConfigured));
   return nullptr;
 }
 

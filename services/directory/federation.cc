@@ -4,10 +4,9 @@
 #include <map>
 #include <tuple>
 
-#include "absl/time/civil_time.h"
+#include "services/common/civil_date.h"
 #include "services/common/errors.h"
 #include "services/registry/page_token.h"
-#include "services/registry/validation.h"
 
 namespace expertise::directory {
 namespace {
@@ -15,24 +14,6 @@ namespace {
 using registry::EncodePageToken;
 using registry::PageCursor;
 using registry::RequestFingerprint;
-
-int32_t DayNumberOf(const google::type::Date& date) {
-  return static_cast<int32_t>(absl::CivilDay(date.year(), date.month(), date.day()) -
-                              absl::CivilDay(1970, 1, 1));
-}
-
-int32_t Today(absl::Time now) {
-  return static_cast<int32_t>(absl::ToCivilDay(now, absl::UTCTimeZone()) - absl::CivilDay(1970, 1, 1));
-}
-
-google::type::Date DateOf(int32_t day) {
-  const absl::CivilDay civil = absl::CivilDay(1970, 1, 1) + day;
-  google::type::Date date;
-  date.set_year(static_cast<int32_t>(civil.year()));
-  date.set_month(civil.month());
-  date.set_day(civil.day());
-  return date;
-}
 
 absl::StatusOr<int> PageSize(int32_t requested) {
   if (requested < 0) return InvalidFieldError("page_size", "must not be negative");
@@ -111,10 +92,11 @@ absl::StatusOr<FederatedSearch> FederatedSearch::Begin(const v1::SearchSpecialis
                                                        absl::Time now) {
   absl::StatusOr<int> page_size = PageSize(request.page_size());
   if (!page_size.ok()) return page_size.status();
-  if (request.has_available_on() && !registry::IsValidFullDate(request.available_on())) {
+  if (request.has_available_on() && !IsFullCalendarDate(request.available_on())) {
     return InvalidFieldError("available_on", "must be a full calendar date");
   }
-  const int32_t first_day = request.has_available_on() ? DayNumberOf(request.available_on()) : Today(now);
+  const int32_t first_day =
+      request.has_available_on() ? DaysSinceEpoch(request.available_on()) : EpochDaysToday(now);
   absl::StatusOr<FederatedPager> pager =
       FederatedPager::Resume(request.page_token(), RequestFingerprint(request), regions, first_day);
   if (!pager.ok()) return pager.status();
@@ -125,7 +107,7 @@ absl::StatusOr<FederatedSearch> FederatedSearch::Begin(const v1::SearchSpecialis
   base.set_parent("regions/-");
   base.set_page_size(*page_size);
   base.clear_page_token();
-  *base.mutable_available_on() = DateOf(search.pager_.day());
+  *base.mutable_available_on() = DateFromEpochDays(search.pager_.day());
   const uint64_t region_fingerprint = RequestFingerprint(base);
   search.requests_.resize(regions.size());
   for (size_t r = 0; r < regions.size(); ++r) {
@@ -228,7 +210,7 @@ v1::GetCapacitySummaryRequest RegionCapacityRequest(const v1::GetCapacitySummary
                                                     absl::Time now) {
   v1::GetCapacitySummaryRequest out = request;
   out.set_parent("regions/-");
-  if (!out.has_as_of()) *out.mutable_as_of() = DateOf(Today(now));
+  if (!out.has_as_of()) *out.mutable_as_of() = DateFromEpochDays(EpochDaysToday(now));
   return out;
 }
 

@@ -11,8 +11,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/blocking_counter.h"
+#include "services/common/error_reasons.h"
 #include "services/common/errors.h"
-#include "services/common/grpc_status.h"
+#include "services/rpc/grpc_status.h"
 #include "services/common/logging.h"
 #include "services/common/mutex.h"
 #include "services/directory/watch_merge.h"
@@ -177,7 +178,7 @@ grpc::ServerUnaryReactor* DirectorySharingService::ConfirmCapacityCommitment(
   return Run(ctx, []() {
     return Error(WithReason(absl::FailedPreconditionError(
                                 "commitments are confirmed by accepting the offer (AcceptOffer)"),
-                            "USE_ACCEPT_OFFER"));
+                            reasons::kUseAcceptOffer));
   });
 }
 
@@ -279,7 +280,7 @@ grpc::ServerUnaryReactor* DirectorySharingService::AcceptOffer(
     if (offer == nullptr) {
       return Error(WithReason(
           absl::NotFoundError(absl::StrCat(req->name(), " has no offer ", req->offer_id())),
-          "OFFER_NOT_FOUND"));
+          reasons::kOfferNotFound));
     }
     {
       const Backend* provider = ForName(offer->commitment(), "offer_id", &error);

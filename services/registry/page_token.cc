@@ -1,7 +1,5 @@
-#include "services/common/fnv.h"
 #include "services/registry/page_token.h"
 
-#include <cstring>
 #include <memory>
 
 #include "absl/strings/escaping.h"
@@ -9,58 +7,62 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "services/common/errors.h"
+#include "services/common/fnv.h"
 #include "services/common/string_view.h"
 
 namespace expertise::registry {
 namespace {
 
-constexpr char kMagic[2] = {'X', '1'};
+constexpr size_t kMaxRegistryTokenSize = 4096;
 
-template <typename T>
-void Append(std::string* out, T value) {
-  char bytes[sizeof(T)];
-  std::memcpy(bytes, &value, sizeof(T));
-  out->append(bytes, sizeof(T));
-}
-
-template <typename T>
-T Read(std::string_view data, size_t offset) {
-  T value;
-  std::memcpy(&value, data.data() + offset, sizeof(T));
-  return value;
-}
-
-constexpr size_t kHeader = 2 + 8 + 4 + 8;  // magic, fingerprint, day, key
-constexpr size_t kCheck = 4;
+uint32_t Checksum(std::string_view bytes) { return static_cast<uint32_t>(Fnv1a64(bytes)); }
 
 }  // namespace
 
-std::string EncodePageToken(const PageCursor& cursor) {
-  std::string raw(kMagic, 2);
-  Append(&raw, cursor.fingerprint);
-  Append(&raw, cursor.day);
-  Append(&raw, cursor.key);
-  raw += cursor.last_name;
-  Append(&raw, static_cast<uint32_t>(Fnv1a64(raw)));
+std::string SealPageToken(internal::v1::PageToken::Kind kind,
+                          const google::protobuf::MessageLite& cursor) {
+  internal::v1::PageToken envelope;
+  envelope.set_kind(kind);
+  envelope.set_cursor(cursor.SerializeAsString());
+  envelope.set_checksum(Checksum(envelope.cursor()));
   std::string token;
-  absl::WebSafeBase64Escape(ToAbsl(raw), &token);
+  absl::WebSafeBase64Escape(envelope.SerializeAsString(), &token);
   return token;
 }
 
-absl::StatusOr<PageCursor> DecodePageToken(std::string_view token) {
+bool OpenPageToken(std::string_view token, size_t max_token_size, internal::v1::PageToken::Kind kind,
+                   google::protobuf::MessageLite* cursor) {
   std::string raw;
-  const absl::Status bad =
-      InvalidFieldError("page_token", "is not a page token from this service; start from the "
-                                      "first page");
-  if (token.size() > 4096 || !absl::WebSafeBase64Unescape(ToAbsl(token), &raw)) return bad;
-  if (raw.size() < kHeader + kCheck || raw.compare(0, 2, kMagic, 2) != 0) return bad;
-  const std::string_view body(raw.data(), raw.size() - kCheck);
-  if (Read<uint32_t>(raw, raw.size() - kCheck) != static_cast<uint32_t>(Fnv1a64(body))) return bad;
+  if (token.size() > max_token_size || !absl::WebSafeBase64Unescape(ToAbsl(token), &raw)) return false;
+  internal::v1::PageToken envelope;
+  if (!envelope.ParseFromString(raw)) return false;
+  // Parsing is lenient (unknown fields, repeated fields, other field
+  // orders); only the bytes SealPageToken writes are a token.
+  if (envelope.SerializeAsString() != raw) return false;
+  if (envelope.kind() != kind || envelope.checksum() != Checksum(envelope.cursor())) return false;
+  return cursor->ParseFromString(envelope.cursor());
+}
+
+std::string EncodePageToken(const PageCursor& cursor) {
+  internal::v1::RegistryPageCursor message;
+  message.set_request_fingerprint(cursor.fingerprint);
+  message.set_day(cursor.day);
+  message.set_key(cursor.key);
+  message.set_last_name(cursor.last_name);
+  return SealPageToken(internal::v1::PageToken::REGISTRY, message);
+}
+
+absl::StatusOr<PageCursor> DecodePageToken(std::string_view token) {
+  internal::v1::RegistryPageCursor message;
+  if (!OpenPageToken(token, kMaxRegistryTokenSize, internal::v1::PageToken::REGISTRY, &message)) {
+    return InvalidFieldError("page_token", "is not a page token from this service; start from the "
+                                           "first page");
+  }
   PageCursor cursor;
-  cursor.fingerprint = Read<uint64_t>(body, 2);
-  cursor.day = Read<int32_t>(body, 10);
-  cursor.key = Read<double>(body, 14);
-  cursor.last_name = std::string(body.substr(kHeader));
+  cursor.fingerprint = message.request_fingerprint();
+  cursor.day = message.day();
+  cursor.key = message.key();
+  cursor.last_name = message.last_name();
   return cursor;
 }
 

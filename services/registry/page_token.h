@@ -10,7 +10,9 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "expertise/internal/v1/page_token.pb.h"
 #include "google/protobuf/message.h"
+#include "google/protobuf/message_lite.h"
 
 namespace expertise::registry {
 
@@ -26,6 +28,21 @@ std::string EncodePageToken(const PageCursor& cursor);
 // Fails with INVALID_ARGUMENT (field "page_token") for anything that is not
 // a token this service made.
 absl::StatusOr<PageCursor> DecodePageToken(std::string_view token);
+
+// The envelope every listing's tokens share (proto/expertise/internal/v1/
+// page_token.proto), for listings with cursors of their own (the directory).
+
+// Returns `cursor` serialized into a `kind` PageToken with its checksum, as
+// unpadded base64url.
+std::string SealPageToken(internal::v1::PageToken::Kind kind,
+                          const google::protobuf::MessageLite& cursor);
+
+// Parses `token` into `*cursor` (not null) and returns true when it is a
+// base64url PageToken of `kind`, at most `max_token_size` characters, in the
+// exact encoding SealPageToken makes, whose checksum matches and whose
+// cursor parses. Returns false, leaving `*cursor` unspecified, otherwise.
+bool OpenPageToken(std::string_view token, size_t max_token_size, internal::v1::PageToken::Kind kind,
+                   google::protobuf::MessageLite* cursor);
 
 // Returns a stable 64-bit fingerprint of `request` (serialised
 // deterministically) after clearing the fields named page_size and page_token.

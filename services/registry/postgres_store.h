@@ -10,7 +10,10 @@
 
 namespace expertise::registry {
 
-// `url` with any password replaced, for messages and logs.
+// Returns `url` fit for messages and logs: as given when libpq parses it and
+// it sets no password; rebuilt as keyword=value pairs with every secret
+// shown as *** when it does; and a fixed text naming at most the URI scheme
+// and host when libpq cannot parse it.
 std::string RedactedDatabaseUrl(const std::string& url);
 
 // The newest PostgreSQL schema version this binary knows.

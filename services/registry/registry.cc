@@ -12,9 +12,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "absl/time/civil_time.h"
 #include "google/protobuf/util/field_mask_util.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "services/common/civil_date.h"
+#include "services/common/error_reasons.h"
 #include "services/common/errors.h"
 #include "services/common/status_macros.h"
 #include "services/common/string_view.h"
@@ -29,15 +30,6 @@ google::protobuf::Timestamp ToProto(absl::Time t) {
   ts.set_seconds(micros / 1000000);
   ts.set_nanos(static_cast<int32_t>(micros % 1000000) * 1000);
   return ts;
-}
-
-google::type::Date DayToDate(DayNumber day) {
-  const absl::CivilDay civil = absl::CivilDay(1970, 1, 1) + day;
-  google::type::Date date;
-  date.set_year(static_cast<int32_t>(civil.year()));
-  date.set_month(civil.month());
-  date.set_day(civil.day());
-  return date;
 }
 
 std::string NextEtag(const std::string& previous, absl::Time now) {
@@ -84,7 +76,7 @@ absl::Status EtagMismatch(absl::string_view name) {
   return WithReason(absl::FailedPreconditionError(absl::StrCat(
                         "etag does not match: ", name,
                         " was changed by someone else; read it again and retry")),
-                    "ETAG_MISMATCH");
+                    reasons::kEtagMismatch);
 }
 
 // Resolves taxonomy codes into a bit mask, reporting unknown codes.
@@ -240,7 +232,7 @@ absl::Status Registry::CatchUpLocked() {
         absl::FailedPreconditionError(absl::StrCat(
             "the store went back from revision ", applied_revision_, " to ", changes.revision,
             " (restored from a backup?): restart this registry to load it")),
-        "STORE_WENT_BACK");
+        reasons::kStoreWentBack);
   }
   for (const v1::Specialist& s : changes.specialists) RETURN_IF_ERROR(CheckStored(s));
   std::vector<std::pair<std::string, std::shared_ptr<const v1::SupportRequest>>> requests;
@@ -309,8 +301,7 @@ size_t Registry::size() const {
 }
 
 DayNumber Registry::Today() const {
-  const absl::CivilDay today = absl::ToCivilDay(clock_->Now(), absl::UTCTimeZone());
-  return static_cast<DayNumber>(today - absl::CivilDay(1970, 1, 1));
+  return EpochDaysToday(clock_->Now());
 }
 
 absl::Status Registry::CheckParent(const std::string& parent) const {
@@ -323,7 +314,7 @@ absl::Status Registry::CheckParent(const std::string& parent) const {
   }
   return WithReason(absl::NotFoundError(absl::StrCat("this registry serves ",
                                                      region_.resource_name(), ", not ", parent)),
-                    "REGION_NOT_SERVED");
+                    reasons::kRegionNotServed);
 }
 
 absl::StatusOr<std::string> Registry::ParseName(const std::string& name,
@@ -337,7 +328,7 @@ absl::StatusOr<std::string> Registry::ParseName(const std::string& name,
   if (parts[1] != region_.id && parts[1] != "-") {
     return WithReason(absl::NotFoundError(absl::StrCat(
                           name, " is not in ", region_.resource_name(), ", which this registry serves")),
-                      "REGION_NOT_SERVED");
+                      reasons::kRegionNotServed);
   }
   return parts[3];
 }
@@ -416,7 +407,7 @@ absl::StatusOr<v1::RegionStatus> Registry::GetRegionStatus(const v1::GetRegionSt
     if (!other) return InvalidFieldError("name", "must be regions/{region}/status, e.g. regions/north-east/status");
     return WithReason(absl::NotFoundError(absl::StrCat("this registry serves ", region_.resource_name(),
                                                        ", not ", other->resource_name())),
-                      "REGION_NOT_SERVED");
+                      reasons::kRegionNotServed);
   }
   return RegionStatusNow();
 }
@@ -586,7 +577,7 @@ absl::StatusOr<v1::SearchSpecialistsResponse> Registry::SearchSpecialists(
   }
   q.min_available_hours = req.min_available_hours();
   q.accepting_only = req.accepting_external_requests();
-  if (req.has_available_on() && !IsValidFullDate(req.available_on())) {
+  if (req.has_available_on() && !IsFullCalendarDate(req.available_on())) {
     v.Add("available_on", "must be a full calendar date");
   }
   switch (req.order_by()) {
@@ -612,9 +603,7 @@ absl::StatusOr<v1::SearchSpecialistsResponse> Registry::SearchSpecialists(
   RETURN_IF_ERROR(v.ToStatus());
 
   const uint64_t fingerprint = RequestFingerprint(req);
-  q.day = req.has_available_on() ? SpecialistIndex::ToDayNumber(req.available_on().year(),
-                                                                req.available_on().month(),
-                                                                req.available_on().day())
+  q.day = req.has_available_on() ? DaysSinceEpoch(req.available_on())
                                  : Today();
   if (!req.page_token().empty()) {
     ASSIGN_OR_RETURN(PageCursor cursor, DecodePageToken(req.page_token()));
@@ -693,7 +682,7 @@ absl::StatusOr<v1::Specialist> Registry::CreateSpecialist(const v1::CreateSpecia
       return WithReason(absl::AlreadyExistsError(absl::StrCat(
                             "a specialist with this owning_authority, source and external_id "
                             "already exists: ", same->name())),
-                        "DUPLICATE_SOURCE_RECORD");
+                        reasons::kDuplicateSourceRecord);
     }
   }
   record->set_name(absl::StrCat(region_.resource_name(), "/specialists/", id));
@@ -938,10 +927,9 @@ absl::StatusOr<v1::CapacitySummary> Registry::GetCapacitySummary(
       authorities.push_back(la->index);
     }
   }
-  if (req.has_as_of() && !IsValidFullDate(req.as_of())) v.Add("as_of", "must be a full date");
+  if (req.has_as_of() && !IsFullCalendarDate(req.as_of())) v.Add("as_of", "must be a full date");
   RETURN_IF_ERROR(v.ToStatus());
-  const DayNumber day = req.has_as_of() ? SpecialistIndex::ToDayNumber(
-                                              req.as_of().year(), req.as_of().month(), req.as_of().day())
+  const DayNumber day = req.has_as_of() ? DaysSinceEpoch(req.as_of())
                                         : Today();
   absl::btree_map<std::pair<std::string, std::string>, CapacityCell> cells;
   {
@@ -950,7 +938,7 @@ absl::StatusOr<v1::CapacitySummary> Registry::GetCapacitySummary(
   }
   v1::CapacitySummary summary;
   summary.set_region(region_.resource_name());
-  *summary.mutable_as_of() = DayToDate(day);
+  *summary.mutable_as_of() = DateFromEpochDays(day);
   auto add = [](v1::CapacitySummaryRow* row, const CapacityCell& cell) {
     row->set_headcount(row->headcount() + cell.headcount);
     row->set_contracted_hours_per_week(row->contracted_hours_per_week() + cell.contracted);

@@ -320,7 +320,6 @@ absl::StatusOr<v1::ListSupportRequestsResponse> PageSupportRequests(
 // makes etags unique per resource, and a time part that keeps a recreated
 // resource (revision 1 again) from matching an old etag.
 std::string NextEtag(const std::string& previous, absl::Time now);
-google::type::Date DayToDate(DayNumber day);
 
 // Hours per week held by COMMITTED commitments of `record` that have not
 // ended by `today`.

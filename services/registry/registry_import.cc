@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
+#include "services/common/error_reasons.h"
 #include "services/common/errors.h"
 #include "services/common/status_macros.h"
 #include "services/registry/page_token.h"
@@ -85,7 +86,7 @@ absl::StatusOr<std::string> Registry::ParseImportName(const std::string& name, a
   }
   if (parts[1] != region_.id && parts[1] != "-") {
     return WithReason(absl::NotFoundError(absl::StrCat(name, " is not in ", region_.resource_name())),
-                      "REGION_NOT_SERVED");
+                      reasons::kRegionNotServed);
   }
   return parts[3];
 }
@@ -114,7 +115,7 @@ absl::StatusOr<v1::Import> Registry::ImportSpecialists(ImportStream stream, cons
           // this says.
           absl::AlreadyExistsError(absl::StrCat("import id ", header.import_id(),
                                                 " was already used by another import; choose another")),
-          "IMPORT_ID_REUSED");
+          reasons::kImportIdReused);
     }
     return *previous;
   }
@@ -126,7 +127,7 @@ absl::StatusOr<v1::Import> Registry::ImportSpecialists(ImportStream stream, cons
       return WithReason(absl::FailedPreconditionError(absl::StrCat(
                             "the cursor of ", header.authority(), "/", header.source(),
                             " moved since this import read it (another import committed); run it again")),
-                        "CURSOR_MOVED");
+                        reasons::kCursorMoved);
     }
   }
 
@@ -358,7 +359,7 @@ absl::StatusOr<v1::ImportCursor> Registry::GetImportCursor(const v1::GetImportCu
   }
   if (parts[1] != region_.id && parts[1] != "-") {
     return WithReason(absl::NotFoundError(absl::StrCat(req.name(), " is not in ", region_.resource_name())),
-                      "REGION_NOT_SERVED");
+                      reasons::kRegionNotServed);
   }
   RETURN_IF_ERROR(access.CheckWrite(parts[3].substr(0, dot)));
   MutexLock write_lock(&write_mu_);

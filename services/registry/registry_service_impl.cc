@@ -7,8 +7,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_format.h"
-#include "services/common/grpc_status.h"
+#include "services/rpc/grpc_status.h"
 #include "services/registry/page_token.h"
+#include "services/common/error_reasons.h"
 #include "services/common/errors.h"
 #include "services/common/logging.h"
 #include "services/common/status_macros.h"
@@ -131,7 +132,7 @@ absl::Status RegistryServiceImpl::RecordAttempt(const Call& call,
   return WithReason(absl::UnavailableError(absl::StrCat(
                         "the change was refused because the audit trail cannot be written (",
                         written.message(), "); nothing was changed")),
-                    "AUDIT_UNAVAILABLE");
+                    reasons::kAuditUnavailable);
 }
 
 void RegistryServiceImpl::RecordOutcome(const Call& call, std::vector<std::string> resources,
@@ -156,7 +157,7 @@ absl::Status RegistryServiceImpl::RecordContactReads(const Call& call) {
   return WithReason(absl::UnavailableError(
                         "contact details are returned only when the read can be audited, and "
                         "the audit trail cannot be written now"),
-                    "AUDIT_UNAVAILABLE");
+                    reasons::kAuditUnavailable);
 }
 
 void RegistryServiceImpl::RecordRefusal(const security::CallDecision& decision,
@@ -561,7 +562,7 @@ class RegistryServiceImpl::ImportReactor final
       Finish(ToGrpcStatus(
           WithReason(absl::InvalidArgumentError(
                          "the import stream ended without its end message; nothing was imported"),
-                     "IMPORT_INCOMPLETE"),
+                     reasons::kImportIncomplete),
           kErrorDomain));
       return;
     }

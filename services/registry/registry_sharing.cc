@@ -15,8 +15,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "absl/time/civil_time.h"
+#include "services/common/civil_date.h"
 #include "services/common/fnv.h"
+#include "services/common/error_reasons.h"
 #include "services/common/errors.h"
 #include "services/common/status_macros.h"
 #include "services/registry/page_token.h"
@@ -46,10 +47,6 @@ std::string RandomId(absl::string_view prefix) {
 
 absl::Time FromProto(const google::protobuf::Timestamp& t) {
   return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
-}
-
-DayNumber DayOf(const google::type::Date& d) {
-  return SpecialistIndex::ToDayNumber(d.year(), d.month(), d.day());
 }
 
 void CheckRequestId(const std::string& request_id, bool required, FieldViolations* v) {
@@ -109,13 +106,6 @@ void ClosePendingOffers(v1::SupportRequest* request) {
   }
 }
 
-const v1::SupportOffer* AcceptedOffer(const v1::SupportRequest& request) {
-  for (const v1::SupportOffer& offer : request.offers()) {
-    if (offer.offer_id() == request.accepted_offer_id()) return &offer;
-  }
-  return nullptr;
-}
-
 // Offer ids are made here ("o-1", "o-2", ...); anything else is refused
 // before it can reach a message or the audit trail.
 bool IsOfferId(absl::string_view id) {
@@ -140,7 +130,7 @@ std::function<absl::Status(const v1::Specialist&, v1::CapacityCommitment*)> Conf
     if (!support_request.empty() && c->support_request() != support_request) {
       return WithReason(absl::FailedPreconditionError(absl::StrCat(
                             c->name(), " serves ", c->support_request(), ", not ", support_request)),
-                        "COMMITMENT_MISMATCH");
+                        reasons::kCommitmentMismatch);
     }
     switch (c->state()) {
       case v1::CapacityCommitment::COMMITTED:
@@ -150,7 +140,7 @@ std::function<absl::Status(const v1::Specialist&, v1::CapacityCommitment*)> Conf
       default:
         return WithReason(absl::FailedPreconditionError(absl::StrCat(
                               c->name(), " was released or completed and cannot be committed")),
-                          "ILLEGAL_TRANSITION");
+                          reasons::kIllegalTransition);
     }
     const v1::Capacity& capacity = specialist.capacity();
     const double available = AvailableHours(
@@ -162,7 +152,7 @@ std::function<absl::Status(const v1::Specialist&, v1::CapacityCommitment*)> Conf
               "%s has %.1f hours per week available; the commitment needs %.1f (another "
               "request may have taken them)",
               specialist.name(), available, c->hours_per_week())),
-          "INSUFFICIENT_CAPACITY");
+          reasons::kInsufficientCapacity);
     }
     c->set_state(v1::CapacityCommitment::COMMITTED);
     c->set_confirm_request_id(request_id);
@@ -188,7 +178,7 @@ std::function<absl::Status(const v1::Specialist&, v1::CapacityCommitment*)> Rele
 double SharedCommittedHours(const v1::Specialist& record, DayNumber today) {
   double hours = 0;
   for (const v1::CapacityCommitment& c : record.commitments()) {
-    if (c.state() == v1::CapacityCommitment::COMMITTED && DayOf(c.end_date()) >= today) {
+    if (c.state() == v1::CapacityCommitment::COMMITTED && DaysSinceEpoch(c.end_date()) >= today) {
       hours += c.hours_per_week();
     }
   }
@@ -208,7 +198,7 @@ absl::StatusOr<std::string> Registry::ParseSupportRequestName(const std::string&
   if (parts[1] != region_.id) {
     return WithReason(absl::NotFoundError(absl::StrCat(name, " is not in ", region_.resource_name(),
                                                        ", which this registry serves")),
-                      "REGION_NOT_SERVED");
+                      reasons::kRegionNotServed);
   }
   return parts[3];
 }
@@ -263,7 +253,7 @@ absl::StatusOr<v1::SupportRequest> Registry::CreateSupportRequest(
     record->set_delivery_mode(in.delivery_mode());
     record->set_urgency(in.urgency());
     record->set_note(in.note());
-    *record->mutable_start_date() = in.has_start_date() ? in.start_date() : DayToDate(Today());
+    *record->mutable_start_date() = in.has_start_date() ? in.start_date() : DateFromEpochDays(Today());
     *record->mutable_match_deadline() =
         in.has_match_deadline() ? in.match_deadline()
                                 : ToProto(now + sharing::MatchWindow(in.urgency()));
@@ -420,7 +410,7 @@ absl::StatusOr<v1::CapacityCommitment> Registry::PrepareCommitmentChange(
   if (parsed->region_id != region_.id) {
     return WithReason(absl::NotFoundError(absl::StrCat(name, " is not in ", region_.resource_name(),
                                                        ", which this registry serves")),
-                      "REGION_NOT_SERVED");
+                      reasons::kRegionNotServed);
   }
   // One call may change several commitments of one specialist: later
   // changes build on the copy the earlier ones made.
@@ -553,7 +543,7 @@ absl::StatusOr<v1::SupportRequest> Registry::OfferSupport(const v1::OfferSupport
                             req.commitment(), " is not an open commitment of ",
                             offer.provider_authority(), " for ", req.name(),
                             ": create it first (CreateCapacityCommitment)")),
-                        "COMMITMENT_MISMATCH");
+                        reasons::kCommitmentMismatch);
     }
     local_hours = found->hours_per_week();
   }
@@ -566,7 +556,7 @@ absl::StatusOr<v1::SupportRequest> Registry::OfferSupport(const v1::OfferSupport
             return WithReason(absl::FailedPreconditionError(absl::StrCat(
                                   req.commitment(), " was offered before and closed; offer again "
                                   "with a new commitment")),
-                              "COMMITMENT_CLOSED");
+                              reasons::kCommitmentClosed);
           }
         }
         RETURN_IF_ERROR(ApplyTransition(r, Transition::kOffer));
@@ -617,7 +607,7 @@ absl::StatusOr<v1::SupportRequest> Registry::AcceptOffer(const v1::AcceptOfferRe
         if (!chosen) {
           return WithReason(
               absl::NotFoundError(absl::StrCat(req.name(), " has no offer ", req.offer_id())),
-              "OFFER_NOT_FOUND");
+              reasons::kOfferNotFound);
         }
         if ((r->state() == v1::SUPPORT_REQUEST_STATE_ACCEPTED ||
              r->state() == v1::SUPPORT_REQUEST_STATE_ACTIVE) &&
@@ -628,7 +618,7 @@ absl::StatusOr<v1::SupportRequest> Registry::AcceptOffer(const v1::AcceptOfferRe
         if (chosen->state() != v1::SupportOffer::PENDING) {
           return WithReason(absl::FailedPreconditionError(absl::StrCat(
                                 "offer ", req.offer_id(), " of ", req.name(), " is no longer pending")),
-                            "ILLEGAL_TRANSITION");
+                            reasons::kIllegalTransition);
         }
         commitment_name = chosen->commitment();
         ClosePendingOffers(r);
@@ -650,7 +640,7 @@ absl::StatusOr<v1::SupportRequest> Registry::AcceptOffer(const v1::AcceptOfferRe
     return WithReason(absl::FailedPreconditionError(absl::StrCat(
                           "offer ", req.offer_id(), " commits hours in another region: accept it "
                           "through the directory, which commits them there first")),
-                      "CROSS_REGION_VIA_DIRECTORY");
+                      reasons::kCrossRegionViaDirectory);
   }
   // The other pending offers' commitments of this region are released.
   std::shared_ptr<const v1::SupportRequest> before;
@@ -751,10 +741,10 @@ absl::StatusOr<v1::CapacityCommitment> Registry::CreateCapacityCommitment(
   if (!std::isfinite(in.hours_per_week()) || in.hours_per_week() <= 0 || in.hours_per_week() > 168) {
     v.Add("commitment.hours_per_week", "must be above 0 and at most 168");
   }
-  const bool dates_ok = IsValidFullDate(in.start_date()) && IsValidFullDate(in.end_date());
-  if (!IsValidFullDate(in.start_date())) v.Add("commitment.start_date", "must be a full date");
-  if (!IsValidFullDate(in.end_date())) v.Add("commitment.end_date", "must be a full date");
-  if (dates_ok && DayOf(in.end_date()) < DayOf(in.start_date())) {
+  const bool dates_ok = IsFullCalendarDate(in.start_date()) && IsFullCalendarDate(in.end_date());
+  if (!IsFullCalendarDate(in.start_date())) v.Add("commitment.start_date", "must be a full date");
+  if (!IsFullCalendarDate(in.end_date())) v.Add("commitment.end_date", "must be a full date");
+  if (dates_ok && DaysSinceEpoch(in.end_date()) < DaysSinceEpoch(in.start_date())) {
     v.Add("commitment.end_date", "must not be before start_date");
   }
   CheckRequestId(req.request_id(), false, &v);
@@ -956,7 +946,7 @@ absl::StatusOr<v1::EquityReport> Registry::GetEquityReport(const v1::GetEquityRe
                                       : std::find(roles.begin(), roles.end(), row.role) != roles.end();
     if (!wanted) continue;
     v1::CapacitySnapshot* point = report.add_trend();
-    *point->mutable_date() = DayToDate(row.day);
+    *point->mutable_date() = DateFromEpochDays(row.day);
     point->set_region_code(region_.code);
     point->set_role(row.role);
     point->set_specialists(row.specialists);
@@ -1002,7 +992,7 @@ absl::StatusOr<int> Registry::Sweep(
           break;
         }
         case v1::SUPPORT_REQUEST_STATE_ACCEPTED:
-          if (DayOf(r->start_date()) > today) continue;
+          if (DaysSinceEpoch(r->start_date()) > today) continue;
           next->set_state(v1::SUPPORT_REQUEST_STATE_ACTIVE);
           break;
         default:
@@ -1013,7 +1003,7 @@ absl::StatusOr<int> Registry::Sweep(
     }
     index_.ForEach([&](const v1::Specialist& s) {
       for (const v1::CapacityCommitment& c : s.commitments()) {
-        if (c.state() == v1::CapacityCommitment::COMMITTED && DayOf(c.end_date()) < today) {
+        if (c.state() == v1::CapacityCommitment::COMMITTED && DaysSinceEpoch(c.end_date()) < today) {
           ending.push_back(c.name());
         }
       }

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/civil_time.h"
+#include "services/common/civil_date.h"
 #include "services/common/geo.h"
 
 namespace expertise::registry {
@@ -150,14 +151,6 @@ constexpr SettingChance kSettings[] = {
     {"alternative-provision", 0.15, 0.0},   {"post-16", 0.25, 0.0},
     {"home-community", 0.35, 0.70},         {"hospital-education", 0.05, 0.0},
 };
-
-google::type::Date ToDate(absl::CivilDay day) {
-  google::type::Date date;
-  date.set_year(static_cast<int32_t>(day.year()));
-  date.set_month(day.month());
-  date.set_day(day.day());
-  return date;
-}
 
 std::string Slug(std::string_view name) {
   std::string slug;
@@ -358,10 +351,10 @@ std::vector<Specialist> GenerateSpecialists(const RegionInfo& region, const Samp
     capacity->set_current_caseload(std::min(max_caseload + 5, rng.Int(max_caseload / 2, max_caseload + 5)));
     const int waiting = committed >= contracted ? rng.Int(6, 40) : rng.Int(0, 12);
     capacity->set_waiting_time_weeks(waiting);
-    *capacity->mutable_next_available_date() = ToDate(today + 7 * waiting);
+    *capacity->mutable_next_available_date() = ToDateProto(today + 7 * waiting);
     if (rng.Chance(0.2)) {  // term-time only
-      *capacity->mutable_valid_from() = ToDate(absl::CivilDay(academic_year, 9, 1));
-      *capacity->mutable_valid_to() = ToDate(absl::CivilDay(academic_year + 1, 7, 22));
+      *capacity->mutable_valid_from() = ToDateProto(absl::CivilDay(academic_year, 9, 1));
+      *capacity->mutable_valid_to() = ToDateProto(absl::CivilDay(academic_year + 1, 7, 22));
     }
     capacity->set_accepting_external_requests(rng.Chance(0.35));
 

@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "services/common/csv.h"
 
 namespace expertise::registry {
 namespace {
@@ -147,19 +148,6 @@ constexpr const char* kCsvHeaders[] = {
     "updated_at",
 };
 
-// RFC 4180: a field holding a comma, quote or line break is quoted and its
-// quotes doubled.
-std::string CsvField(std::string_view value) {
-  if (value.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(value);
-  std::string out = "\"";
-  for (char c : value) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
-  return out;
-}
-
 template <typename Container>
 std::string CsvList(const Container& items) {
   return absl::StrJoin(items, ";");
@@ -177,7 +165,7 @@ absl::Status WriteCsv(const std::vector<Specialist>& specialists, std::ostream& 
     // date_format "auto" reads both): next available and valid-to dates are
     // dd/mm/yyyy, valid-from yyyy-mm-dd, the last-modified column a UK date
     // and time without offset (read as UTC).
-    const std::vector<std::string> row = {
+    const CsvRow row = {
         s.external_id(),
         s.display_name(),
         s.role(),
@@ -212,11 +200,7 @@ absl::Status WriteCsv(const std::vector<Specialist>& specialists, std::ostream& 
             ? absl::FormatTime("%d/%m/%Y %H:%M", verified, absl::UTCTimeZone())
             : "",
     };
-    for (size_t i = 0; i < row.size(); ++i) {
-      if (i > 0) out << ',';
-      out << CsvField(row[i]);
-    }
-    out << "\r\n";
+    out << CsvLine(row);
   }
   return absl::OkStatus();
 }

@@ -2,8 +2,9 @@
 
 #include <utility>
 
+#include "services/common/error_reasons.h"
 #include "services/common/errors.h"
-#include "services/common/grpc_status.h"
+#include "services/rpc/grpc_status.h"
 #include "services/common/logging.h"
 
 namespace expertise::registry {
@@ -202,7 +203,7 @@ EXPERTISE_SHARING_UNARY(ConfirmCapacityCommitment, ConfirmCapacityCommitmentRequ
                                     "commitments are confirmed by accepting the offer "
                                     "(AcceptOffer), through the directory when the hours are "
                                     "in another region"),
-                                "USE_ACCEPT_OFFER");
+                                reasons::kUseAcceptOffer);
                           }
                           if (request->support_request().empty()) {
                             return InvalidFieldError("support_request", "is required");

@@ -5,7 +5,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/civil_time.h"
+#include "services/common/civil_date.h"
 #include "services/common/string_view.h"
 #include "services/common/geo.h"
 
@@ -17,10 +17,6 @@ std::string UpsertKey(const std::string& la, const std::string& source, const st
 }
 
 }  // namespace
-
-DayNumber SpecialistIndex::ToDayNumber(int year, int month, int day) {
-  return static_cast<DayNumber>(absl::CivilDay(year, month, day) - absl::CivilDay(1970, 1, 1));
-}
 
 uint32_t SpecialistIndex::InternLanguage(const std::string& tag) {
   auto [it, inserted] = language_ids_.emplace(tag, static_cast<uint32_t>(language_ids_.size()));
@@ -54,12 +50,8 @@ void SpecialistIndex::Put(SpecialistPtr s) {
   hot.contracted = c.contracted_hours_per_week();
   // Hours committed to other authorities' requests count like any others.
   hot.committed = c.committed_hours_per_week() + c.shared_committed_hours_per_week();
-  hot.valid_from = c.has_valid_from() ? ToDayNumber(c.valid_from().year(), c.valid_from().month(),
-                                                    c.valid_from().day())
-                                      : std::numeric_limits<DayNumber>::min();
-  hot.valid_to = c.has_valid_to()
-                     ? ToDayNumber(c.valid_to().year(), c.valid_to().month(), c.valid_to().day())
-                     : std::numeric_limits<DayNumber>::max();
+  hot.valid_from = c.has_valid_from() ? DaysSinceEpoch(c.valid_from()) : std::numeric_limits<DayNumber>::min();
+  hot.valid_to = c.has_valid_to() ? DaysSinceEpoch(c.valid_to()) : std::numeric_limits<DayNumber>::max();
   for (int mode : s->delivery_modes()) hot.delivery_bits |= static_cast<uint8_t>(1u << mode);
   hot.min_age = static_cast<int8_t>(s->age_range().min_age());
   hot.max_age = static_cast<int8_t>(s->age_range().max_age());

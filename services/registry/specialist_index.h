@@ -122,8 +122,6 @@ class SpecialistIndex {
   absl::btree_map<std::pair<std::string, std::string>, CapacityCell> Summarise(
       DayNumber day, uint64_t role_mask, const std::vector<int>& authorities) const;
 
-  static DayNumber ToDayNumber(int year, int month, int day);
-
  private:
   // What the common filters and the distance need, packed so a search scans
   // contiguous memory and touches the full Entry only for rare filters.

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
+#include "services/common/civil_date.h"
 
 namespace expertise::registry {
 namespace {
@@ -78,15 +79,6 @@ void CheckHours(double hours, absl::string_view field, absl::string_view prefix,
 
 }  // namespace
 
-bool IsValidFullDate(const google::type::Date& date) {
-  if (date.year() < 1900 || date.year() > 9999 || date.month() < 1 || date.month() > 12 ||
-      date.day() < 1) {
-    return false;
-  }
-  const absl::CivilDay day(date.year(), date.month(), date.day());
-  return day.year() == date.year() && day.month() == date.month() && day.day() == date.day();
-}
-
 bool IsValidResourceId(std::string_view id) {
   if (id.size() < 4 || id.size() > 63) return false;
   if (!(id.front() >= 'a' && id.front() <= 'z') || id.back() == '-') return false;
@@ -128,15 +120,15 @@ void ValidateCapacity(const v1::Capacity& c, const std::string& prefix, FieldVio
        {std::tuple{&c.next_available_date(), c.has_next_available_date(), "next_available_date"},
         std::tuple{&c.valid_from(), c.has_valid_from(), "valid_from"},
         std::tuple{&c.valid_to(), c.has_valid_to(), "valid_to"}}) {
-    if (has && !IsValidFullDate(*date)) {
+    if (has && !IsFullCalendarDate(*date)) {
       v->Add(absl::StrCat(prefix, field), "must be a full calendar date (year 1900 to 9999)");
       dates_ok = false;
     }
   }
   if (dates_ok && c.has_valid_from() && c.has_valid_to()) {
-    const absl::CivilDay from(c.valid_from().year(), c.valid_from().month(), c.valid_from().day());
-    const absl::CivilDay to(c.valid_to().year(), c.valid_to().month(), c.valid_to().day());
-    if (to < from) v->Add(absl::StrCat(prefix, "valid_to"), "must not be before valid_from");
+    if (ToCivilDay(c.valid_to()) < ToCivilDay(c.valid_from())) {
+      v->Add(absl::StrCat(prefix, "valid_to"), "must not be before valid_from");
+    }
   }
 }
 

@@ -31,9 +31,6 @@ void ValidateSpecialist(const v1::Specialist& specialist, const RegionInfo& regi
 void ValidateCapacity(const v1::Capacity& capacity, const std::string& prefix,
                       FieldViolations* violations);
 
-// Checks a google.type.Date as a full calendar date.
-bool IsValidFullDate(const google::type::Date& date);
-
 // Returns true for a resource id: 4 to 63 of [a-z0-9-], starting with a
 // letter and not ending with '-'.
 bool IsValidResourceId(std::string_view id);

@@ -9,6 +9,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
+#include "services/common/civil_date.h"
+#include "services/common/error_reasons.h"
 #include "services/common/errors.h"
 #include "services/common/utf8.h"
 
@@ -149,7 +151,7 @@ absl::StatusOr<SupportRequestState> NextState(SupportRequestState from, Transiti
   return WithReason(absl::FailedPreconditionError(absl::StrCat("cannot ", TransitionVerb(t),
                                                                " a support request that is ", StateName(from),
                                                                " (allowed from: ", absl::StrJoin(names, ", "), ")")),
-                    "ILLEGAL_TRANSITION");
+                    reasons::kIllegalTransition);
 }
 
 bool IsFinal(SupportRequestState state) {
@@ -167,14 +169,6 @@ std::string StateName(SupportRequestState state) {
 absl::Status ValidateNote(absl::string_view note, absl::string_view field) {
   if (std::optional<std::string> problem = NoteProblem(note)) return InvalidFieldError(std::string(field), *problem);
   return absl::OkStatus();
-}
-
-bool IsValidCalendarDate(const google::type::Date& date) {
-  if (date.year() < 1900 || date.year() > 9999 || date.month() < 1 || date.month() > 12 || date.day() < 1) {
-    return false;
-  }
-  const absl::CivilDay day(date.year(), date.month(), date.day());
-  return day.year() == date.year() && day.month() == date.month() && day.day() == date.day();
 }
 
 absl::Status ValidateNewSupportRequest(const v1::SupportRequest& request, const ReferenceData& reference,
@@ -229,7 +223,7 @@ absl::Status ValidateNewSupportRequest(const v1::SupportRequest& request, const 
     v.Add(path("age_band"), "must be an AgeBand value");
   }
   if (std::optional<std::string> problem = NoteProblem(request.note())) v.Add(path("note"), *problem);
-  if (request.has_start_date() && !IsValidCalendarDate(request.start_date())) {
+  if (request.has_start_date() && !IsFullCalendarDate(request.start_date())) {
     v.Add(path("start_date"), "must be a full calendar date (year 1900 to 9999)");
   }
   if (request.has_match_deadline()) {
@@ -263,12 +257,7 @@ std::pair<int, int> AgeBandYears(v1::AgeBand band) {
 }
 
 google::type::Date PeriodEnd(const google::type::Date& start, int weeks) {
-  const absl::CivilDay end = absl::CivilDay(start.year(), start.month(), start.day()) + (7 * weeks - 1);
-  google::type::Date out;
-  out.set_year(static_cast<int32_t>(end.year()));
-  out.set_month(end.month());
-  out.set_day(end.day());
-  return out;
+  return ToDateProto(ToCivilDay(start) + (7 * weeks - 1));
 }
 
 }  // namespace expertise::sharing

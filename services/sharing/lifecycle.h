@@ -56,9 +56,6 @@ std::pair<int, int> AgeBandYears(registry::v1::AgeBand band);
 // (start + 7*weeks - 1 days).
 google::type::Date PeriodEnd(const google::type::Date& start, int weeks);
 
-// Whether `date` is a full calendar date (year 1900 to 9999).
-bool IsValidCalendarDate(const google::type::Date& date);
-
 }  // namespace expertise::sharing
 
 #endif  // EXPERTISE_SERVICES_SHARING_LIFECYCLE_H_

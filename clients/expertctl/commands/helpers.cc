@@ -2,6 +2,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/civil_time.h"
 #include "clients/expertctl/commands/commands.h"
+#include "services/common/civil_date.h"
 #include "services/common/reference/reference_data.h"
 
 namespace expertise::expertctl {
@@ -13,11 +14,10 @@ bool ParseDate(const std::string& text, google::type::Date* date) {
       !absl::SimpleAtoi(parts[1], &m) || !absl::SimpleAtoi(parts[2], &d)) {
     return false;
   }
+  // A date the calendar normalises (2025-02-30) is not what was typed.
   const absl::CivilDay day(y, m, d);
   if (day.year() != y || day.month() != m || day.day() != d) return false;
-  date->set_year(y);
-  date->set_month(m);
-  date->set_day(d);
+  *date = ToDateProto(day);
   return true;
 }
 

@@ -20,6 +20,8 @@
 #include "expertise/registry/v1/sharing_service.grpc.pb.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "services/common/civil_date.h"
+#include "services/common/error_reasons.h"
 #include "services/common/reference/reference_data.h"
 
 namespace expertise::expertctl {
@@ -384,12 +386,7 @@ std::optional<int> CreateCommitment(const Context& ctx, const std::string& verb,
   c->set_hours_per_week(o.hours > 0 ? o.hours : r.hours_per_week());
   *c->mutable_start_date() = r.start_date();
   if (r.start_date().year() > 0) {
-    const absl::CivilDay end =
-        absl::CivilDay(r.start_date().year(), r.start_date().month(), r.start_date().day()) +
-        (7 * std::max(r.weeks(), 1) - 1);
-    c->mutable_end_date()->set_year(static_cast<int32_t>(end.year()));
-    c->mutable_end_date()->set_month(end.month());
-    c->mutable_end_date()->set_day(end.day());
+    *c->mutable_end_date() = ToDateProto(ToCivilDay(r.start_date()) + (7 * std::max(r.weeks(), 1) - 1));
   }
   rv1::CapacityCommitment created;
   if (auto failed = SharingCall(ctx, verb, &SharingStub::CreateCapacityCommitment, create, &created)) {
@@ -455,7 +452,7 @@ int RunAccept(const Context& ctx, const NameOptions& o) {
   rv1::SupportRequest r;
   grpc::Status status = stub->AcceptOffer(&call, request, &r);
   if (status.error_code() == grpc::StatusCode::FAILED_PRECONDITION &&
-      ErrorReason(status) == "INSUFFICIENT_CAPACITY") {
+      ErrorReason(status) == reasons::kInsufficientCapacity) {
     *ctx.err << "expertctl: " << verb << ": another request took the offered hours since the offer "
              << "was made, so nothing was accepted (" << status.error_message()
              << "). Ask for another offer or decline this one.\n";

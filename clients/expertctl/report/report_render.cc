@@ -13,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/civil_time.h"
+#include "services/common/civil_date.h"
 #include "services/common/reference/reference_data.h"
 
 namespace expertise::expertctl {
@@ -66,10 +67,6 @@ std::string OpenDays(const google::protobuf::Timestamp& since, absl::Time now) {
 
 std::string DateString(const google::type::Date& date) {
   return absl::StrFormat("%04d-%02d-%02d", date.year(), date.month(), date.day());
-}
-
-absl::CivilDay ToCivilDay(const google::type::Date& date) {
-  return absl::CivilDay(date.year(), date.month(), date.day());
 }
 
 std::string RegionName(absl::string_view code) {
@@ -213,9 +210,9 @@ std::string TextUnreachable(const google::protobuf::RepeatedPtrField<std::string
 // ---------------------------------------------------------------------------
 // CSV.
 
-// Fields are either text (passed through CsvField) or numbers formatted
-// here, which need no quoting.
-std::string CsvLine(const Row& fields) { return absl::StrCat(absl::StrJoin(fields, ","), "\r\n"); }
+// Fields are either text, already passed through CsvField, or numbers
+// formatted here, which need no quoting; so they are only joined.
+std::string JoinCsvFields(const Row& fields) { return absl::StrCat(absl::StrJoin(fields, ","), "\r\n"); }
 
 // ---------------------------------------------------------------------------
 // HTML building blocks.
@@ -648,13 +645,13 @@ std::string UnmetTable(const UnmetNeedReport& report, absl::Time now) {
 }
 
 std::string UnmetCsv(const UnmetNeedReport& report, absl::Time now) {
-  std::string out = CsvLine({"name", "region", "requesting_authority", "role", "specialisms", "setting",
-                             "hours_per_week", "weeks", "open_days", "escalation_owner", "state_reason"});
+  std::string out = JoinCsvFields({"name", "region", "requesting_authority", "role", "specialisms", "setting",
+                                   "hours_per_week", "weeks", "open_days", "escalation_owner", "state_reason"});
   for (const auto& request : report.requests()) {
     Row fields = UnmetRequestFields(request, now);
     // Text fields are quoted and guarded; numbers (6, 7, 8) are ours.
     for (size_t i : {0, 1, 2, 3, 4, 5, 9, 10}) fields[i] = CsvField(fields[i]);
-    out += CsvLine(fields);
+    out += JoinCsvFields(fields);
   }
   return out;
 }
@@ -753,12 +750,12 @@ std::string GapsTable(const EquityReport& report) {
 }
 
 std::string GapsCsv(const EquityReport& report) {
-  std::string out = CsvLine({"region_code", "region_name", "authority", "authority_name", "role", "nearest_km",
-                             "nearest_found"});
+  std::string out = JoinCsvFields({"region_code", "region_name", "authority", "authority_name", "role", "nearest_km",
+                                   "nearest_found"});
   for (const auto& gap : report.gaps()) {
-    out += CsvLine({CsvField(gap.region_code()), CsvField(RegionName(gap.region_code())), CsvField(gap.authority()),
-                    CsvField(GapAuthorityName(gap)), CsvField(gap.role()),
-                    gap.nearest_found() ? Num1(gap.nearest_km()) : "", gap.nearest_found() ? "true" : "false"});
+    out += JoinCsvFields({CsvField(gap.region_code()), CsvField(RegionName(gap.region_code())),
+                          CsvField(gap.authority()), CsvField(GapAuthorityName(gap)), CsvField(gap.role()),
+                          gap.nearest_found() ? Num1(gap.nearest_km()) : "", gap.nearest_found() ? "true" : "false"});
   }
   return out;
 }
@@ -896,12 +893,13 @@ std::string EquityTable(const EquityReport& report, absl::Time now) {
 }
 
 std::string EquityCsv(const EquityReport& report) {
-  std::string out = CsvLine({"region_code", "region_name", "authority", "authority_name", "role", "phase",
-                             "specialists", "available_hours_per_week"});
+  std::string out = JoinCsvFields({"region_code", "region_name", "authority", "authority_name", "role", "phase",
+                                   "specialists", "available_hours_per_week"});
   for (const EquityRow& row : report.rows()) {
-    out += CsvLine({CsvField(row.region_code()), CsvField(RegionName(row.region_code())), CsvField(row.authority()),
-                    CsvField(AuthorityName(row.authority())), CsvField(row.role()), PhaseName(row.phase()),
-                    absl::StrCat(row.specialists()), Num1(row.available_hours_per_week())});
+    out += JoinCsvFields({CsvField(row.region_code()), CsvField(RegionName(row.region_code())),
+                          CsvField(row.authority()), CsvField(AuthorityName(row.authority())), CsvField(row.role()),
+                          PhaseName(row.phase()), absl::StrCat(row.specialists()),
+                          Num1(row.available_hours_per_week())});
   }
   return out;
 }
@@ -1028,23 +1026,6 @@ std::string HtmlEscape(absl::string_view text) {
       default: out += c;
     }
   }
-  return out;
-}
-
-std::string CsvField(absl::string_view text) {
-  std::string value;
-  if (!text.empty() && (text[0] == '=' || text[0] == '+' || text[0] == '-' || text[0] == '@' || text[0] == '\t' ||
-                        text[0] == '\r')) {
-    value = "'";
-  }
-  value.append(text.data(), text.size());
-  if (value.find_first_of(",\"\r\n") == std::string::npos) return value;
-  std::string out = "\"";
-  for (char c : value) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
   return out;
 }
 

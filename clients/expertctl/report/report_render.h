@@ -28,6 +28,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "expertise/registry/v1/sharing.pb.h"
+#include "services/common/csv.h"  // CsvField, for the text cells of the CSV renderings
 
 namespace expertise::expertctl {
 
@@ -44,10 +45,6 @@ std::string RenderGaps(const registry::v1::EquityReport& report, ReportFormat fo
 
 // Escapes & < > " ' for HTML text and attribute values.
 std::string HtmlEscape(absl::string_view text);
-// One RFC 4180 CSV field: quoted when it holds a comma, double quote, CR or
-// LF (double quotes doubled). A field starting with = + - @, tab or CR gets
-// a leading apostrophe first, so a spreadsheet does not run it as a formula.
-std::string CsvField(absl::string_view text);
 
 }  // namespace expertise::expertctl
 

@@ -62,5 +62,30 @@ TEST(CsvTest, EscapeRoundTrips) {
   EXPECT_EQ(CsvEscape("a,b"), "\"a,b\"");
 }
 
+TEST(CsvTest, FieldNeutralisesFormulas) {
+  EXPECT_EQ(CsvField("=1+1"), "'=1+1");
+  EXPECT_EQ(CsvField("+44 20"), "'+44 20");
+  EXPECT_EQ(CsvField("-2"), "'-2");  // a text cell is guarded even when numeric
+  EXPECT_EQ(CsvField("@SUM(A1)"), "'@SUM(A1)");
+  EXPECT_EQ(CsvField("\tcmd"), "'\tcmd");
+  EXPECT_EQ(CsvField("\rcmd"), "\"'\rcmd\"");
+  EXPECT_EQ(CsvField("=HYPERLINK(\"x\",\"y\")"), "\"'=HYPERLINK(\"\"x\"\",\"\"y\"\")\"");
+  EXPECT_EQ(CsvField("a=b"), "a=b");
+  EXPECT_EQ(CsvField(""), "");
+}
+
+TEST(CsvTest, EscapeLeavesPlainNumbersAndTheDashPlaceholderAlone) {
+  for (const char* number : {"0", "-2", "+3", "-1.61", "54.97", ".5", "-5.", "1e3", "-2.5E-4", "-"}) {
+    EXPECT_EQ(CsvEscape(number), number);
+  }
+  for (const char* formula : {"+", "--", "-1+2", "-2-3", "=2", "-e3", "-1e", "-inf", "-1 ", "+44 20", "-."}) {
+    EXPECT_EQ(CsvEscape(formula), std::string("'") + formula) << formula;
+  }
+}
+
+TEST(CsvTest, LineGuardsTextCells) {
+  EXPECT_EQ(CsvLine({"=cmd|' /C calc'!A0", "-1.5", "post-16"}), "'=cmd|' /C calc'!A0,-1.5,post-16\r\n");
+}
+
 }  // namespace
 }  // namespace expertise

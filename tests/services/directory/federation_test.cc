@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "services/common/reference/reference_data.h"
+#include "services/registry/page_token.h"
 #include "services/registry/registry.h"
 #include "services/registry/sample_data.h"
 #include "services/registry/sqlite_store.h"
@@ -316,6 +317,20 @@ INSTANTIATE_TEST_SUITE_P(
                        std::string token = r->page_token();
                        token[token.size() / 2] = token[token.size() / 2] == 'A' ? 'B' : 'A';
                        r->set_page_token(token);
+                     },
+                     "not a page token"},
+        BadTokenCase{"RegistryToken",
+                     [](v1::SearchSpecialistsRequest* r) {
+                       // A token a registry made is never a directory's, whatever it holds.
+                       registry::PageCursor cursor;
+                       cursor.fingerprint = registry::RequestFingerprint(*r);
+                       cursor.last_name = "regions/north-east/specialists/x";
+                       r->set_page_token(registry::EncodePageToken(cursor));
+                     },
+                     "not a page token"},
+        BadTokenCase{"Truncated",
+                     [](v1::SearchSpecialistsRequest* r) {
+                       r->set_page_token(r->page_token().substr(0, r->page_token().size() - 3));
                      },
                      "not a page token"},
         BadTokenCase{"RegionsChanged", [](v1::SearchSpecialistsRequest*) {}, "regions changed"},

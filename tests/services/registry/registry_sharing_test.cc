@@ -962,7 +962,9 @@ TEST_F(SharingTest, BadOfferIdsAndRequestNamesAreRefusedWithoutEchoingThem) {
     accept.set_offer_id(bad);
     auto status = registry_->AcceptOffer(accept).status();
     EXPECT_THAT(status, StatusIs(absl::StatusCode::kInvalidArgument)) << bad;
-    if (std::string(bad).size() > 3) EXPECT_THAT(std::string(status.message()), ::testing::Not(::testing::HasSubstr(bad)));
+    if (std::string(bad).size() > 3) {
+      EXPECT_THAT(std::string(status.message()), ::testing::Not(::testing::HasSubstr(bad)));
+    }
   }
   v1::GetSupportRequestRequest get;
   get.set_name("regions/north-east/supportRequests/Alice Smith");

@@ -344,8 +344,49 @@ TEST_P(StoreConformanceTest, SchemaNewerThanTheBinaryIsRefused) {
   EXPECT_THAT(store.status().message(), ::testing::HasSubstr("newer"));
 }
 
+struct RedactionCase {
+  const char* name;
+  std::string url;
+  std::string expected;
+};
+
+class RedactedDatabaseUrlTest : public ::testing::TestWithParam<RedactionCase> {};
+
+TEST_P(RedactedDatabaseUrlTest, ShowsNoSecret) {
+  const std::string shown = RedactedDatabaseUrl(GetParam().url);
+  EXPECT_EQ(shown, GetParam().expected);
+  for (const char* secret : {"s3cr", "sekrit", "other", "pa/ss", "ss@", "zz"}) {
+    EXPECT_THAT(shown, ::testing::Not(::testing::HasSubstr(secret))) << GetParam().url;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Urls, RedactedDatabaseUrlTest,
+    ::testing::Values(
+        RedactionCase{"UriWithoutPassword", "postgresql://expertise@127.0.0.1:5432/registry?sslmode=disable",
+                      "postgresql://expertise@127.0.0.1:5432/registry?sslmode=disable"},
+        RedactionCase{"UriPassword", "postgresql://alice:s3cr%40t@db.example:5432/expertise?sslmode=require",
+                      "user=alice password=*** dbname=expertise host=db.example port=5432 sslmode=require"},
+        RedactionCase{"QueryPassword", "postgres://db.example/expertise?password=sekrit",
+                      "password=*** dbname=expertise host=db.example"},
+        RedactionCase{"KeywordValues", "host=db user=alice password='sekrit word' sslpassword=other dbname='my db'",
+                      "user=alice password=*** dbname='my db' host=db sslpassword=***"},
+        RedactionCase{"KeywordValuesWithoutPassword", "host=/run/postgresql dbname=expertise",
+                      "host=/run/postgresql dbname=expertise"},
+        RedactionCase{"UnencodedAt", "postgresql://alice:pa@ss@db.example/expertise",
+                      "postgresql:// (connection string not shown: an unencoded '@', '/', '?' or '#' in its "
+                      "user info makes it ambiguous)"},
+        RedactionCase{"UnencodedSlash", "postgresql://alice:pa/ss@db.example/expertise",
+                      "postgresql:// (connection string not shown: an unencoded '@', '/', '?' or '#' in its "
+                      "user info makes it ambiguous)"},
+        RedactionCase{"UnparsableUri", "postgresql://alice:s3cr%zzt@db.example:5432/expertise",
+                      "postgresql://db.example:5432 (connection string not shown: libpq cannot parse it)"},
+        RedactionCase{"UnparsableKeywordValues", "host=db password=sekrit zz",
+                      "(connection string not shown: libpq cannot parse it)"}),
+    [](const auto& test_info) { return std::string(test_info.param.name); });
+
 INSTANTIATE_TEST_SUITE_P(Stores, StoreConformanceTest, ::testing::Values("sqlite", "postgres"),
-                         [](const auto& info) { return info.param; });
+                         [](const auto& test_info) { return test_info.param; });
 
 }  // namespace
 }  // namespace expertise::registry
