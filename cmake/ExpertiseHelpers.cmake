@@ -16,6 +16,19 @@ macro(expertise_apply_sanitizers)
   endif()
 endmacro()
 
+# Links with mold when it is installed (cmake/install-deps.sh installs it): the
+# suite has about a hundred executables that each link gRPC, and GNU ld spends
+# most of an incremental build on them. EXPERTISE_USE_MOLD=OFF keeps the default.
+option(EXPERTISE_USE_MOLD "Link with mold when it is installed" ON)
+macro(expertise_use_mold)
+  if(EXPERTISE_USE_MOLD)
+    find_program(EXPERTISE_MOLD mold)
+    if(EXPERTISE_MOLD)
+      add_link_options(-fuse-ld=mold)
+    endif()
+  endif()
+endmacro()
+
 # expertise_cc_library(NAME name SRCS ... DEPS ...)
 function(expertise_cc_library)
   cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS" ${ARGN})
@@ -46,6 +59,10 @@ function(expertise_cc_test)
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main)
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 300)
+  endif()
+  # The ThreadSanitizer job builds exactly these (target concurrency_tests).
+  if("${ARG_LABELS}" STREQUAL "concurrency")
+    set_property(GLOBAL APPEND PROPERTY EXPERTISE_CONCURRENCY_TESTS ${ARG_NAME})
   endif()
   gtest_discover_tests(${ARG_NAME}
     DISCOVERY_TIMEOUT 60

@@ -5,14 +5,18 @@
 set -euo pipefail
 
 packages=(
-  # toolchain
-  build-essential cmake ninja-build pkg-config
+  # toolchain; mold links the many test executables several times faster than ld
+  build-essential cmake ninja-build pkg-config mold
   # RPC stack: gRPC 1.51 (grpc++, reflection, error details), Protobuf 3.21, Abseil
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   # google/rpc/{status,error_details}.proto and grpc/health/v1/health.proto sources
   golang-github-gogo-googleapis-dev grpc-proto
   # storage, logging, CLI, JSON; libpqxx (C++ client of libpq) for the PostgreSQL store
   libsqlite3-dev libpqxx-dev libspdlog-dev libcli11-dev nlohmann-json3-dev
+  # metrics registry and text exposition (prometheus-cpp core), the one HTTP server
+  # (cpp-httplib: /metrics today, the portal and JSON API next), UTF-8 checks for the
+  # plugin SDK (utfcpp, header-only)
+  prometheus-cpp-dev libcpp-httplib-dev libutfcpp-dev
   # importer sandbox: bubblewrap (namespaces) and libseccomp (syscall filter);
   # OpenSSL: SHA-256 (plugin hashes, API keys, audit chain); the openssl tool makes the
   # development CA and certificates (deploy/tls/make-dev-certs.sh)

@@ -1,35 +1,25 @@
 #include "services/directory/directory_server.h"
 #include "services/directory/sharing_service.h"
 
-#include <signal.h>
-
-#include <chrono>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <memory>
-
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
-#include <grpcpp/grpcpp.h>
-#include <grpcpp/health_check_service_interface.h>
 
 #include "absl/strings/str_join.h"
 #include "services/common/logging.h"
-#include "services/common/server_util.h"
+#include "services/server/server_runner.h"
 #include "services/directory/directory_service.h"
 #include "services/directory/region_map.h"
 
 namespace expertise::directory {
 
 int RunDirectoryServer(const DirectoryServerOptions& options) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGHUP);  // reloads the keyring
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
   auto log = GetLogger("directory");
+  server::ServerRunner runner({.program = "expertise-directory",
+                               .listen = options.listen,
+                               .port_file = options.port_file,
+                               .reflection = options.reflection,
+                               .shutdown_grace_seconds = options.shutdown_grace_seconds},
+                              log);
   absl::StatusOr<std::vector<RegionEndpoint>> regions = LoadRegionMap(options.regions_file);
   if (!regions.ok()) {
     std::fprintf(stderr, "expertise-directory: %s\n", std::string(regions.status().message()).c_str());
@@ -59,12 +49,7 @@ int RunDirectoryServer(const DirectoryServerOptions& options) {
         "the directory needs its own identity towards the registries: --upstream-cert/--upstream-key "
         "or --upstream-token-file (a service principal such as service/directory)");
   }
-  if (!server_security.ok()) {
-    LogEvent(*log, spdlog::level::err, "security_setup_failed",
-             {{"error", std::string(server_security.status().message())}});
-    std::fprintf(stderr, "expertise-directory: %s\n", std::string(server_security.status().message()).c_str());
-    return 2;
-  }
+  if (!server_security.ok()) return runner.Fail("security_setup_failed", server_security.status(), 2);
 
   DirectoryOptions directory_options;
   directory_options.regions = *regions;
@@ -91,46 +76,16 @@ int RunDirectoryServer(const DirectoryServerOptions& options) {
              {{"error", std::string(region_up_metric.status().message())}});
   }
 
-  grpc::EnableDefaultHealthCheckService(true);
-  if (options.reflection) grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  grpc::ServerBuilder builder;
-  int port = 0;
-  server_security->Install(&builder, options.listen, &port, observability.InterceptorFactories());
-  builder.RegisterService(&service);
-  builder.RegisterService(&sharing);
-  builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);
-  ApplyServerKeepalive(&builder);
-  if (!options.reflection) DisableReflection(&builder);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (!server || port == 0) {
-    std::fprintf(stderr, "expertise-directory: cannot listen on %s\n", options.listen.c_str());
-    return 1;
-  }
-  if (absl::Status started = observability.Start(); !started.ok()) {
-    LogEvent(*log, spdlog::level::err, "observability_failed", {{"error", std::string(started.message())}});
-    std::fprintf(stderr, "expertise-directory: %s\n", std::string(started.message()).c_str());
-    server->Shutdown(std::chrono::system_clock::now());
-    return 1;
-  }
-  // Every status set here is mirrored on the probe port (--health-listen).
-  grpc::HealthCheckServiceInterface* health = observability.MirrorHealth(server->GetHealthCheckService());
-  health->SetServingStatus(true);
-  if (!options.port_file.empty() && !WritePortFile(options.port_file, port)) {
-    LogEvent(*log, spdlog::level::err, "port_file_failed", {{"path", options.port_file}});
-  }
+  if (!runner.Start(&*server_security, &observability, {&service, &sharing}).ok()) return 1;
+  runner.health()->SetServingStatus(true);
+  runner.WritePortFile();
   std::vector<std::string> listed;
   for (const RegionEndpoint& e : *regions) listed.push_back(e.region->id + "=" + e.target);
   LogEvent(*log, spdlog::level::info, "serving",
-           {{"listen", options.listen}, {"port", port}, {"regions", absl::StrJoin(listed, ",")}});
+           {{"listen", options.listen}, {"port", runner.port()}, {"regions", absl::StrJoin(listed, ",")}});
 
-  const int signal_number = security::WaitForStopSignal(signals, server_security->gate.get());
-  LogEvent(*log, spdlog::level::info, "shutting_down",
-           {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
-  health->SetServingStatus(false);
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(options.shutdown_grace_seconds));
-  server->Wait();
-  observability.Stop();
-  LogEvent(*log, spdlog::level::info, "stopped");
+  runner.WaitForStop(server_security->gate.get());
+  runner.Shutdown(&observability);
   return 0;
 }
 

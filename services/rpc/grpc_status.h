@@ -1,5 +1,5 @@
-#ifndef EXPERTISE_SERVICES_COMMON_GRPC_STATUS_H_
-#define EXPERTISE_SERVICES_COMMON_GRPC_STATUS_H_
+#ifndef EXPERTISE_SERVICES_RPC_GRPC_STATUS_H_
+#define EXPERTISE_SERVICES_RPC_GRPC_STATUS_H_
 
 // The one place where absl::Status becomes grpc::Status (and back).
 
@@ -22,4 +22,4 @@ absl::Status FromGrpcStatus(const grpc::Status& status);
 
 }  // namespace expertise
 
-#endif  // EXPERTISE_SERVICES_COMMON_GRPC_STATUS_H_
+#endif  // EXPERTISE_SERVICES_RPC_GRPC_STATUS_H_

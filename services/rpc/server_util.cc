@@ -1,4 +1,4 @@
-#include "services/common/server_util.h"
+#include "services/rpc/server_util.h"
 
 #include <filesystem>
 #include <fstream>

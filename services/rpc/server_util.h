@@ -1,5 +1,5 @@
-#ifndef EXPERTISE_SERVICES_COMMON_SERVER_UTIL_H_
-#define EXPERTISE_SERVICES_COMMON_SERVER_UTIL_H_
+#ifndef EXPERTISE_SERVICES_RPC_SERVER_UTIL_H_
+#define EXPERTISE_SERVICES_RPC_SERVER_UTIL_H_
 
 // What every gRPC server binary of the project sets up the same way.
 
@@ -27,4 +27,4 @@ void DisableReflection(grpc::ServerBuilder* builder);
 
 }  // namespace expertise
 
-#endif  // EXPERTISE_SERVICES_COMMON_SERVER_UTIL_H_
+#endif  // EXPERTISE_SERVICES_RPC_SERVER_UTIL_H_

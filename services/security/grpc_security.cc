@@ -12,7 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "services/common/grpc_status.h"
+#include "services/rpc/grpc_status.h"
 #include "services/common/logging.h"
 #include "services/common/net_address.h"
 

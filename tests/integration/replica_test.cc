@@ -15,7 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "services/common/grpc_status.h"
+#include "services/rpc/grpc_status.h"
 #include "tests/testutil/credentials.h"
 #include "tests/testutil/postgres_cluster.h"
 #include "tests/testutil/registry_process.h"

@@ -1,4 +1,4 @@
-#include "services/common/grpc_status.h"
+#include "services/rpc/grpc_status.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
