@@ -8,7 +8,8 @@
 
 namespace expertise {
 
-void FieldViolations::Add(std::string field, std::string description) {
+void FieldViolations::Add(std::string field, std::string description, Kind kind) {
+  kinds_.push_back(kind);
   auto& v = violations_.emplace_back();
   v.set_field(std::move(field));
   v.set_description(std::move(description));

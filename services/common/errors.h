@@ -21,20 +21,27 @@ inline constexpr char kErrorInfoTypeUrl[] = "type.googleapis.com/google.rpc.Erro
 // once rather than one per attempt. Not thread-safe.
 class FieldViolations {
  public:
+  // What a violation is, for callers that classify problems (an import's
+  // reject reasons) without reading their text, which can quote input.
+  enum class Kind { kValue, kRequired, kReference };
+
   // Records that `field` (a dotted path such as "specialist.age_range.min_age")
   // is bad for `description`.
-  void Add(std::string field, std::string description);
+  void Add(std::string field, std::string description, Kind kind = Kind::kValue);
   bool empty() const { return violations_.empty(); }
   size_t size() const { return violations_.size(); }
   const std::vector<google::rpc::BadRequest::FieldViolation>& violations() const {
     return violations_;
   }
+  // The kind of violations()[i].
+  Kind kind(size_t i) const { return kinds_[i]; }
   // Returns OK when nothing was added, otherwise INVALID_ARGUMENT with a
   // BadRequest payload listing every violation and a message naming them.
   absl::Status ToStatus(std::string_view summary = "request has invalid fields") const;
 
  private:
   std::vector<google::rpc::BadRequest::FieldViolation> violations_;
+  std::vector<Kind> kinds_;  // parallel to violations_
 };
 
 // Returns INVALID_ARGUMENT for a single bad field, with BadRequest details.

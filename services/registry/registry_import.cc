@@ -8,7 +8,6 @@
 #include <set>
 #include <unordered_set>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -31,12 +30,14 @@ google::protobuf::Timestamp TimestampOf(absl::Time t) {
   return google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(t));
 }
 
-v1::ImportReject::Reason ReasonFor(const std::string& description) {
-  if (absl::StrContains(description, "is required") || absl::StrContains(description, "at least one")) {
-    return v1::ImportReject::REQUIRED;
-  }
-  if (absl::StrContains(description, "unknown") || absl::StrContains(description, "not a known")) {
-    return v1::ImportReject::REFERENCE;
+v1::ImportReject::Reason ReasonFor(FieldViolations::Kind kind) {
+  switch (kind) {
+    case FieldViolations::Kind::kRequired:
+      return v1::ImportReject::REQUIRED;
+    case FieldViolations::Kind::kReference:
+      return v1::ImportReject::REFERENCE;
+    case FieldViolations::Kind::kValue:
+      break;
   }
   return v1::ImportReject::VALUE;
 }
@@ -183,7 +184,7 @@ absl::StatusOr<v1::Import> Registry::ImportSpecialists(ImportStream stream, cons
         const auto& first = v.violations().front();
         std::string message = first.description();
         if (v.size() > 1) absl::StrAppend(&message, " (and ", v.size() - 1, " more problems)");
-        reject(ReasonFor(first.description()), first.field(), std::move(message));
+        reject(ReasonFor(v.kind(0)), first.field(), std::move(message));
         continue;
       }
       if (!seen_ids.insert(s.external_id()).second) {

@@ -30,7 +30,8 @@ void CheckText(absl::string_view value, absl::string_view field, size_t max_len,
                absl::string_view prefix, FieldViolations* v) {
   if (value.find_first_not_of(" \t") == absl::string_view::npos) {
     if (required) {
-      v->Add(absl::StrCat(prefix, field), value.empty() ? "is required" : "must not be blank");
+      v->Add(absl::StrCat(prefix, field), value.empty() ? "is required" : "must not be blank",
+             value.empty() ? FieldViolations::Kind::kRequired : FieldViolations::Kind::kValue);
     } else if (!value.empty()) {
       v->Add(absl::StrCat(prefix, field), "must not be blank");
     }
@@ -64,7 +65,8 @@ void CheckCodes(const google::protobuf::RepeatedPtrField<std::string>& codes,
     const std::string path = absl::StrCat(prefix, field, "[", i, "]");
     if (reference.TermIndex(kind, code) < 0) {
       v->Add(path, absl::StrCat("unknown code '", Utf8Prefix(code, 80),
-                                "' (see ListTaxonomyTerms for the codes)"));
+                                "' (see ListTaxonomyTerms for the codes)"),
+             FieldViolations::Kind::kReference);
     } else if (!seen.insert(code).second) {
       v->Add(path, absl::StrCat("'", code, "' is listed twice"));
     }
@@ -137,7 +139,7 @@ void ValidateSpecialist(const Specialist& s, const RegionInfo& region,
                         FieldViolations* v) {
   // Owning authority: known, and in this registry's region.
   if (s.owning_authority().empty()) {
-    v->Add(absl::StrCat(prefix, "owning_authority"), "is required (an ONS GSS code)");
+    v->Add(absl::StrCat(prefix, "owning_authority"), "is required (an ONS GSS code)", FieldViolations::Kind::kRequired);
   } else if (const AuthorityInfo* la = reference.FindAuthority(s.owning_authority()); !la) {
     v->Add(absl::StrCat(prefix, "owning_authority"),
            absl::StrCat("'", Utf8Prefix(s.owning_authority(), 20),
@@ -152,7 +154,7 @@ void ValidateSpecialist(const Specialist& s, const RegionInfo& region,
   }
 
   if (s.source().empty()) {
-    v->Add(absl::StrCat(prefix, "source"), "is required");
+    v->Add(absl::StrCat(prefix, "source"), "is required", FieldViolations::Kind::kRequired);
   } else if (!IsSourceName(s.source())) {
     v->Add(absl::StrCat(prefix, "source"),
            "must be 1 to 63 lower-case letters, digits or '-', not starting with '-'");
@@ -161,17 +163,18 @@ void ValidateSpecialist(const Specialist& s, const RegionInfo& region,
   CheckText(s.display_name(), "display_name", 200, true, prefix, v);
 
   if (s.role().empty()) {
-    v->Add(absl::StrCat(prefix, "role"), "is required");
+    v->Add(absl::StrCat(prefix, "role"), "is required", FieldViolations::Kind::kRequired);
   } else if (reference.TermIndex(v1::TAXONOMY_KIND_ROLE, s.role()) < 0) {
     v->Add(absl::StrCat(prefix, "role"),
            absl::StrCat("unknown role '", Utf8Prefix(s.role(), 80),
-                        "' (see ListTaxonomyTerms for the codes)"));
+                        "' (see ListTaxonomyTerms for the codes)"),
+           FieldViolations::Kind::kReference);
   }
   CheckCodes(s.specialisms(), v1::TAXONOMY_KIND_SPECIALISM, "specialisms", reference, prefix, v);
   CheckCodes(s.settings(), v1::TAXONOMY_KIND_SETTING, "settings", reference, prefix, v);
 
   if (!s.has_age_range()) {
-    v->Add(absl::StrCat(prefix, "age_range"), "is required (ages 0 to 25)");
+    v->Add(absl::StrCat(prefix, "age_range"), "is required (ages 0 to 25)", FieldViolations::Kind::kRequired);
   } else {
     const auto& ages = s.age_range();
     if (ages.min_age() < 0 || ages.min_age() > kMaxAge) {
@@ -199,7 +202,7 @@ void ValidateSpecialist(const Specialist& s, const RegionInfo& region,
   }
 
   if (s.delivery_modes_size() == 0) {
-    v->Add(absl::StrCat(prefix, "delivery_modes"), "at least one delivery mode is required");
+    v->Add(absl::StrCat(prefix, "delivery_modes"), "at least one delivery mode is required", FieldViolations::Kind::kRequired);
   }
   std::set<int> modes;
   for (int i = 0; i < s.delivery_modes_size(); ++i) {
@@ -238,7 +241,8 @@ void ValidateSpecialist(const Specialist& s, const RegionInfo& region,
       const std::string path = absl::StrCat(prefix, "covered_authorities[", i, "]");
       const AuthorityInfo* la = reference.FindAuthority(code);
       if (!la) {
-        v->Add(path, absl::StrCat("'", Utf8Prefix(code, 20), "' is not a known GSS code"));
+        v->Add(path, absl::StrCat("'", Utf8Prefix(code, 20), "' is not a known GSS code"),
+               FieldViolations::Kind::kReference);
       } else if (la->code != code) {
         v->Add(path, absl::StrCat("'", code, "' is a former code; use ", la->code));
       } else if (!seen.insert(code).second) {
@@ -253,10 +257,10 @@ void ValidateSpecialist(const Specialist& s, const RegionInfo& region,
 
   if (!v1::EmployerType_IsValid(s.employer_type()) ||
       s.employer_type() == v1::EMPLOYER_TYPE_UNSPECIFIED) {
-    v->Add(absl::StrCat(prefix, "employer_type"), "is required");
+    v->Add(absl::StrCat(prefix, "employer_type"), "is required", FieldViolations::Kind::kRequired);
   }
   if (!v1::Visibility_IsValid(s.visibility()) || s.visibility() == v1::VISIBILITY_UNSPECIFIED) {
-    v->Add(absl::StrCat(prefix, "visibility"), "is required");
+    v->Add(absl::StrCat(prefix, "visibility"), "is required", FieldViolations::Kind::kRequired);
   }
 
   const auto& contact = s.work_contact();

@@ -25,6 +25,20 @@ TEST(FieldViolationsTest, ListsEveryFieldInDetailsAndMessage) {
   EXPECT_EQ(ErrorReason(s), "INVALID_FIELDS");
 }
 
+// Import rejects are classified by kind, never by the description's text,
+// which may quote input (a value such as "unknown" must not make a value
+// problem look like a reference problem).
+TEST(FieldViolationsTest, KeepsEachViolationsKind) {
+  FieldViolations v;
+  v.Add("a", "'unknown' is listed twice");
+  v.Add("b", "is required", FieldViolations::Kind::kRequired);
+  v.Add("c", "'x' is not a known code", FieldViolations::Kind::kReference);
+  ASSERT_EQ(v.size(), 3u);
+  EXPECT_EQ(v.kind(0), FieldViolations::Kind::kValue);
+  EXPECT_EQ(v.kind(1), FieldViolations::Kind::kRequired);
+  EXPECT_EQ(v.kind(2), FieldViolations::Kind::kReference);
+}
+
 TEST(ErrorsTest, WithReasonAttachesErrorInfo) {
   absl::Status s = WithReason(absl::FailedPreconditionError("stale"), "ETAG_MISMATCH");
   EXPECT_EQ(ErrorReason(s), "ETAG_MISMATCH");
