@@ -112,7 +112,7 @@ load_region() {  # index
     local ext=csv
     [ "$format" = csv ] || ext=json
     local export=$work/exports/$la.$format.$ext
-    "$bin/services/registry/expertise-sampledata" --authority "$la" --count "$per_authority" \
+    "$bin/services/sampledata/expertise-sampledata" --authority "$la" --count "$per_authority" \
       --seed "$((2026 + i))" --format "$format" >"$export"
     # The region's coordinator imports for the region's authorities.
     if ! expertctl_as "coordinator/${region_codes[$i]}" import --plugin "$format" --authority "$la" --config "$root/deploy/local/importers/$format.json" \
@@ -126,7 +126,7 @@ load_region() {  # index
 
 cmd_start() {
   for tool in services/registry/expertise-registry services/directory/expertise-directory \
-    clients/expertctl/expertctl services/registry/expertise-sampledata; do
+    clients/expertctl/expertctl services/sampledata/expertise-sampledata; do
     [ -x "$bin/$tool" ] || { echo "federation: $bin/$tool is missing; build first (see README.md)" >&2; exit 2; }
   done
   mkdir -p "$work/exports"

@@ -15,7 +15,7 @@
 #include "services/rpc/grpc_status.h"
 #include "services/common/logging.h"
 #include "services/directory/federation.h"
-#include "services/registry/registry.h"
+#include "services/registry/resource_model.h"
 
 namespace expertise::directory {
 

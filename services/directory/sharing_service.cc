@@ -18,7 +18,7 @@
 #include "services/common/mutex.h"
 #include "services/directory/watch_merge.h"
 #include "services/registry/page_token.h"
-#include "services/registry/registry.h"
+#include "services/registry/resource_model.h"
 #include "services/sharing/lifecycle.h"
 #include "services/sharing/matching.h"
 #include "services/sharing/reports.h"

@@ -24,20 +24,6 @@
 
 namespace expertise::registry {
 
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  const int64_t micros = absl::ToUnixMicros(t);
-  ts.set_seconds(micros / 1000000);
-  ts.set_nanos(static_cast<int32_t>(micros % 1000000) * 1000);
-  return ts;
-}
-
-std::string NextEtag(const std::string& previous, absl::Time now) {
-  int64_t old = 0;
-  if (!previous.empty()) (void)absl::SimpleAtoi(previous.substr(0, previous.find('-')), &old);
-  return absl::StrFormat("%d-%x", old + 1, absl::ToUnixMicros(now) & 0xffffffffff);
-}
-
 namespace {
 
 using google::protobuf::FieldMask;
@@ -974,56 +960,5 @@ absl::StatusOr<v1::ListLocalAuthoritiesResponse> Registry::ListLocalAuthorities(
 }
 
 v1::ListRegionsResponse Registry::ListRegions() const { return registry::ListRegions(reference_); }
-
-v1::ListTaxonomyTermsResponse ListTaxonomyTerms(const ReferenceData& reference_,
-                                                const v1::ListTaxonomyTermsRequest& req) {
-  v1::ListTaxonomyTermsResponse response;
-  response.set_taxonomy_version(std::string(reference_.taxonomy_version()));
-  for (const auto& term : reference_.terms()) {
-    if (req.kind() == v1::TAXONOMY_KIND_UNSPECIFIED || term.kind() == req.kind()) {
-      *response.add_terms() = term;
-    }
-  }
-  return response;
-}
-
-absl::StatusOr<v1::ListLocalAuthoritiesResponse> ListLocalAuthorities(
-    const ReferenceData& reference_, const v1::ListLocalAuthoritiesRequest& req) {
-  const RegionInfo* only = nullptr;
-  if (!req.parent().empty() && req.parent() != "regions/-") {
-    only = absl::StartsWith(req.parent(), "regions/") ? reference_.FindRegion(req.parent()) : nullptr;
-    if (!only) return InvalidFieldError("parent", "must be regions/- or a region such as regions/london");
-  }
-  std::vector<const AuthorityInfo*> selected;
-  for (const AuthorityInfo& la : reference_.authorities()) {
-    if (!only || la.region_code == only->code) selected.push_back(&la);
-  }
-  std::sort(selected.begin(), selected.end(),
-            [](const AuthorityInfo* a, const AuthorityInfo* b) { return a->code < b->code; });
-  v1::ListLocalAuthoritiesResponse response;
-  for (const AuthorityInfo* la : selected) {
-    v1::LocalAuthority* out = response.add_local_authorities();
-    out->set_code(la->code);
-    out->set_display_name(la->name);
-    out->set_authority_type(la->type);
-    out->set_region(reference_.FindRegion(la->region_code)->resource_name());
-    out->mutable_centre()->set_latitude(la->latitude);
-    out->mutable_centre()->set_longitude(la->longitude);
-    out->set_former_code(la->former_code);
-  }
-  return response;
-}
-
-v1::ListRegionsResponse ListRegions(const ReferenceData& reference_) {
-  v1::ListRegionsResponse response;
-  for (const RegionInfo& region : reference_.regions()) {
-    v1::Region* out = response.add_regions();
-    out->set_name(region.resource_name());
-    out->set_code(region.code);
-    out->set_display_name(region.name);
-    out->set_authority_count(static_cast<int32_t>(region.authorities.size()));
-  }
-  return response;
-}
 
 }  // namespace expertise::registry

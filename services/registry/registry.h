@@ -18,6 +18,7 @@
 #include "services/common/clock.h"
 #include "services/common/mutex.h"
 #include "services/common/reference/reference_data.h"
+#include "services/registry/resource_model.h"
 #include "services/registry/specialist_index.h"
 #include "services/registry/specialist_store.h"
 #include "services/watch/capacity_watch.h"
@@ -309,28 +310,11 @@ class Registry {
   watch::CapacityWatchHub watch_hub_;
 };
 
-google::protobuf::Timestamp ToProto(absl::Time t);
-// One page of `requests` oldest first (create time, then name), after the
-// request's page token (INVALID_ARGUMENT "page_token" if it is not one for
-// this listing): shared by a registry and the directory's national list.
-absl::StatusOr<v1::ListSupportRequestsResponse> PageSupportRequests(
-    std::vector<v1::SupportRequest> requests, const v1::ListSupportRequestsRequest& req,
-    int page_size);
-// The etag after `previous` (empty for a new resource): a revision that
-// makes etags unique per resource, and a time part that keeps a recreated
-// resource (revision 1 again) from matching an old etag.
-std::string NextEtag(const std::string& previous, absl::Time now);
 
 // Hours per week held by COMMITTED commitments of `record` that have not
 // ended by `today`.
 double SharedCommittedHours(const v1::Specialist& record, DayNumber today);
 
-// Reference-data reads, the same from every registry and the directory.
-v1::ListTaxonomyTermsResponse ListTaxonomyTerms(const ReferenceData& reference,
-                                                const v1::ListTaxonomyTermsRequest& request);
-absl::StatusOr<v1::ListLocalAuthoritiesResponse> ListLocalAuthorities(
-    const ReferenceData& reference, const v1::ListLocalAuthoritiesRequest& request);
-v1::ListRegionsResponse ListRegions(const ReferenceData& reference);
 
 // Strip output-only fields, for comparing records by content.
 v1::Specialist WritableContent(const v1::Specialist& record);

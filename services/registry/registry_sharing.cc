@@ -340,44 +340,6 @@ absl::StatusOr<v1::ListSupportRequestsResponse> Registry::ListSupportRequests(
   return PageSupportRequests(std::move(matches), req, page_size);
 }
 
-absl::StatusOr<v1::ListSupportRequestsResponse> PageSupportRequests(
-    std::vector<v1::SupportRequest> requests, const v1::ListSupportRequestsRequest& req,
-    int page_size) {
-  const uint64_t fingerprint = RequestFingerprint(req);
-  std::optional<PageCursor> cursor;
-  if (!req.page_token().empty()) {
-    absl::StatusOr<PageCursor> decoded = DecodePageToken(req.page_token());
-    if (!decoded.ok() || decoded->fingerprint != fingerprint) {
-      return InvalidFieldError("page_token", "is not a token from this listing with these filters");
-    }
-    cursor = *decoded;
-  }
-  auto key = [](const v1::SupportRequest& r) {
-    return static_cast<double>(r.create_time().seconds()) * 1e6 + r.create_time().nanos() / 1000;
-  };
-  std::sort(requests.begin(), requests.end(), [&](const auto& a, const auto& b) {
-    if (key(a) != key(b)) return key(a) < key(b);
-    return a.name() < b.name();
-  });
-  v1::ListSupportRequestsResponse response;
-  for (v1::SupportRequest& r : requests) {
-    if (cursor && (key(r) < cursor->key || (key(r) == cursor->key && r.name() <= cursor->last_name))) {
-      continue;
-    }
-    if (response.support_requests_size() == page_size) {
-      const v1::SupportRequest& last = response.support_requests(page_size - 1);
-      PageCursor next;
-      next.fingerprint = fingerprint;
-      next.key = key(last);
-      next.last_name = last.name();
-      response.set_next_page_token(EncodePageToken(next));
-      break;
-    }
-    *response.add_support_requests() = std::move(r);
-  }
-  return response;
-}
-
 absl::StatusOr<std::shared_ptr<v1::SupportRequest>> Registry::PrepareRequestChange(
     const std::string& name, absl::string_view field, const RequestChange& change) {
   ASSIGN_OR_RETURN(std::string id, ParseSupportRequestName(name, field));

@@ -1,4 +1,4 @@
-#include "services/registry/sample_data.h"
+#include "services/sampledata/sample_data.h"
 
 #include <algorithm>
 #include <cmath>

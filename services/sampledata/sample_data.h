@@ -1,5 +1,5 @@
-#ifndef EXPERTISE_SERVICES_REGISTRY_SAMPLE_DATA_H_
-#define EXPERTISE_SERVICES_REGISTRY_SAMPLE_DATA_H_
+#ifndef EXPERTISE_SERVICES_SAMPLEDATA_SAMPLE_DATA_H_
+#define EXPERTISE_SERVICES_SAMPLEDATA_SAMPLE_DATA_H_
 
 // Synthetic SEND specialists for demos, tests and benchmarks. Names are
 // invented (random first name + surname), contact details use reserved
@@ -32,4 +32,4 @@ std::vector<v1::Specialist> GenerateSpecialists(const RegionInfo& region,
 
 }  // namespace expertise::registry
 
-#endif  // EXPERTISE_SERVICES_REGISTRY_SAMPLE_DATA_H_
+#endif  // EXPERTISE_SERVICES_SAMPLEDATA_SAMPLE_DATA_H_

@@ -8,8 +8,8 @@
 #include <CLI/CLI.hpp>
 
 #include "services/common/reference/reference_data.h"
-#include "services/registry/sample_data.h"
-#include "services/registry/sample_formats.h"
+#include "services/sampledata/sample_data.h"
+#include "services/sampledata/sample_formats.h"
 
 int main(int argc, char** argv) {
   namespace registry = expertise::registry;

@@ -1,4 +1,4 @@
-#include "services/registry/sample_formats.h"
+#include "services/sampledata/sample_formats.h"
 
 #include <algorithm>
 #include <charconv>

@@ -1,5 +1,5 @@
-#ifndef EXPERTISE_SERVICES_REGISTRY_SAMPLE_FORMATS_H_
-#define EXPERTISE_SERVICES_REGISTRY_SAMPLE_FORMATS_H_
+#ifndef EXPERTISE_SERVICES_SAMPLEDATA_SAMPLE_FORMATS_H_
+#define EXPERTISE_SERVICES_SAMPLEDATA_SAMPLE_FORMATS_H_
 
 // Writes generated specialists (sample_data.h) in the source formats the
 // importer plugins read, so demos and tests can feed the same invented people
@@ -19,7 +19,7 @@
 #include "absl/status/statusor.h"
 #include "expertise/registry/v1/specialist.pb.h"
 #include "services/common/reference/reference_data.h"
-#include "services/registry/sample_data.h"
+#include "services/sampledata/sample_data.h"
 
 namespace expertise::registry {
 
@@ -62,4 +62,4 @@ inline constexpr char kSampleExternalIdSystem[] =
 
 }  // namespace expertise::registry
 
-#endif  // EXPERTISE_SERVICES_REGISTRY_SAMPLE_FORMATS_H_
+#endif  // EXPERTISE_SERVICES_SAMPLEDATA_SAMPLE_FORMATS_H_

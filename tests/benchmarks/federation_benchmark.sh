@@ -29,7 +29,7 @@ regions=(north-east north-west yorkshire-and-the-humber east-midlands west-midla
          london south-east south-west)
 loadgen=$bin/clients/loadgen/expertise-loadgen
 for tool in services/registry/expertise-registry services/directory/expertise-directory \
-  clients/expertctl/expertctl services/registry/expertise-sampledata clients/loadgen/expertise-loadgen; do
+  clients/expertctl/expertctl services/sampledata/expertise-sampledata clients/loadgen/expertise-loadgen; do
   [ -x "$bin/$tool" ] || { echo "federation_benchmark: build $bin/$tool first" >&2; exit 2; }
 done
 
@@ -75,7 +75,7 @@ for region in "${regions[@]}"; do
   i=$((i + 1))
   port=$(wait_port "$work/$region.port")
   echo "$region 127.0.0.1:$port" >>"$work/regions.txt"
-  "$bin/services/registry/expertise-sampledata" --region "$region" --count "$per_region" --seed "$i" \
+  "$bin/services/sampledata/expertise-sampledata" --region "$region" --count "$per_region" --seed "$i" \
     >"$work/$region.jsonl"
   "$bin/clients/expertctl/expertctl" --server "127.0.0.1:$port" --token-file "$work/coordinator-${codes[$((i - 1))]}.token" \
     --timeout 120 upsert -f "$work/$region.jsonl" \

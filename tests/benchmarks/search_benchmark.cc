@@ -15,7 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/common/geo.h"
 #include "services/registry/registry.h"
-#include "services/registry/sample_data.h"
+#include "services/sampledata/sample_data.h"
 #include "services/registry/sqlite_store.h"
 #include "tests/testutil/temp_dir.h"
 

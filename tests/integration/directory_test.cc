@@ -15,7 +15,7 @@
 #include "google/rpc/status.pb.h"
 #include "services/common/reference/reference_data.h"
 #include "services/directory/federation.h"
-#include "services/registry/sample_data.h"
+#include "services/sampledata/sample_data.h"
 #include "tests/testutil/credentials.h"
 #include "tests/testutil/registry_process.h"
 #include "tests/testutil/subprocess.h"

@@ -17,7 +17,7 @@
 #include "google/rpc/status.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "services/rpc/grpc_status.h"
-#include "services/registry/sample_data.h"
+#include "services/sampledata/sample_data.h"
 #include "tests/testutil/reference_search.h"
 #include "tests/testutil/registry_process.h"
 #include "tests/testutil/specialists.h"

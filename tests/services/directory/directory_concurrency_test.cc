@@ -18,7 +18,7 @@
 #include "services/directory/directory_service.h"
 #include "services/registry/registry.h"
 #include "services/registry/registry_service_impl.h"
-#include "services/registry/sample_data.h"
+#include "services/sampledata/sample_data.h"
 #include "services/registry/sqlite_store.h"
 #include "services/security/audit_log.h"
 #include "services/security/grpc_security.h"

@@ -19,7 +19,7 @@
 #include "services/common/reference/reference_data.h"
 #include "services/registry/page_token.h"
 #include "services/registry/registry.h"
-#include "services/registry/sample_data.h"
+#include "services/sampledata/sample_data.h"
 #include "services/registry/sqlite_store.h"
 #include "tests/testutil/fake_clock.h"
 #include "tests/testutil/temp_dir.h"

@@ -6,7 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "services/registry/sample_data.h"
+#include "services/sampledata/sample_data.h"
 #include "tests/services/registry/registry_fixture.h"
 #include "tests/testutil/reference_search.h"
 

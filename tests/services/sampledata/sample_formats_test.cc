@@ -1,4 +1,4 @@
-#include "services/registry/sample_formats.h"
+#include "services/sampledata/sample_formats.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -14,7 +14,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "services/registry/sample_data.h"
+#include "services/sampledata/sample_data.h"
 
 namespace expertise::registry {
 namespace {
