@@ -6,15 +6,10 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "services/registry/database_url.h"
 #include "services/registry/specialist_store.h"
 
 namespace expertise::registry {
-
-// Returns `url` fit for messages and logs: as given when libpq parses it and
-// it sets no password; rebuilt as keyword=value pairs with every secret
-// shown as *** when it does; and a fixed text naming at most the URI scheme
-// and host when libpq cannot parse it.
-std::string RedactedDatabaseUrl(const std::string& url);
 
 // The newest PostgreSQL schema version this binary knows.
 int PostgresLatestSchemaVersion();
