@@ -232,7 +232,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::GetSpecialist(
     grpc::CallbackServerContext* ctx, const v1::GetSpecialistRequest* request,
     v1::Specialist* response) {
   return Dispatch(ctx, Audited::kReads, {request->name()}, [=, this](Registry& r, Call& call) {
-    absl::Status status = StoreResult(r.GetSpecialist(*request, call.access), response);
+    absl::Status status = StoreResult(r.specialists().Get(*request, call.access), response);
     if (status.ok()) PresentTo(gate_->policy(), call, response);
     return status;
   });
@@ -242,7 +242,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ListSpecialists(
     grpc::CallbackServerContext* ctx, const v1::ListSpecialistsRequest* request,
     v1::ListSpecialistsResponse* response) {
   return Dispatch(ctx, Audited::kReads, {request->parent()}, [=, this](Registry& r, Call& call) {
-    absl::Status status = StoreResult(r.ListSpecialists(*request, call.access), response);
+    absl::Status status = StoreResult(r.specialists().List(*request, call.access), response);
     for (v1::Specialist& s : *response->mutable_specialists()) PresentTo(gate_->policy(), call, &s);
     return status;
   });
@@ -252,7 +252,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::SearchSpecialists(
     grpc::CallbackServerContext* ctx, const v1::SearchSpecialistsRequest* request,
     v1::SearchSpecialistsResponse* response) {
   return Dispatch(ctx, Audited::kReads, {request->parent()}, [=, this](Registry& r, Call& call) {
-    absl::Status status = StoreResult(r.SearchSpecialists(*request, call.access), response);
+    absl::Status status = StoreResult(r.queries().Search(*request, call.access), response);
     for (v1::SearchResult& result : *response->mutable_results()) {
       PresentTo(gate_->policy(), call, result.mutable_specialist());
     }
@@ -264,7 +264,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::CreateSpecialist(
     grpc::CallbackServerContext* ctx, const v1::CreateSpecialistRequest* request,
     v1::Specialist* response) {
   return Dispatch(ctx, Audited::kChange, {request->parent()}, [=, this](Registry& r, Call& call) {
-    absl::Status status = StoreResult(r.CreateSpecialist(*request, call.access), response);
+    absl::Status status = StoreResult(r.specialists().Create(*request, call.access), response);
     if (status.ok()) call.changed.push_back(response->name());
     return status;
   });
@@ -275,7 +275,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::UpdateSpecialist(
     v1::Specialist* response) {
   return Dispatch(ctx, Audited::kChange, {request->specialist().name()},
                   [=, this](Registry& r, Call& call) {
-                    return StoreResult(r.UpdateSpecialist(*request, call.access), response);
+                    return StoreResult(r.specialists().Update(*request, call.access), response);
                   });
 }
 
@@ -283,7 +283,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::DeleteSpecialist(
     grpc::CallbackServerContext* ctx, const v1::DeleteSpecialistRequest* request,
     google::protobuf::Empty* /*response*/) {
   return Dispatch(ctx, Audited::kChange, {request->name()}, [=, this](Registry& r, Call& call) {
-    return r.DeleteSpecialist(*request, call.access);
+    return r.specialists().Delete(*request, call.access);
   });
 }
 
@@ -291,7 +291,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::UpdateCapacity(
     grpc::CallbackServerContext* ctx, const v1::UpdateCapacityRequest* request,
     v1::Specialist* response) {
   return Dispatch(ctx, Audited::kChange, {request->name()}, [=, this](Registry& r, Call& call) {
-    return StoreResult(r.UpdateCapacity(*request, call.access), response);
+    return StoreResult(r.specialists().UpdateCapacity(*request, call.access), response);
   });
 }
 
@@ -299,7 +299,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::BatchUpsertSpecialists(
     grpc::CallbackServerContext* ctx, const v1::BatchUpsertSpecialistsRequest* request,
     v1::BatchUpsertSpecialistsResponse* response) {
   return Dispatch(ctx, Audited::kChange, {request->parent()}, [=, this](Registry& r, Call& call) {
-    absl::Status status = StoreResult(r.BatchUpsertSpecialists(*request, call.access), response);
+    absl::Status status = StoreResult(r.specialists().BatchUpsert(*request, call.access), response);
     for (const v1::Specialist& s : response->specialists()) call.changed.push_back(s.name());
     return status;
   });
@@ -309,7 +309,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::GetCapacitySummary(
     grpc::CallbackServerContext* ctx, const v1::GetCapacitySummaryRequest* request,
     v1::CapacitySummary* response) {
   return Dispatch(ctx, Audited::kNo, {request->parent()}, [=, this](Registry& r, Call&) {
-    return StoreResult(r.GetCapacitySummary(*request), response);
+    return StoreResult(r.queries().GetCapacitySummary(*request), response);
   });
 }
 
@@ -317,7 +317,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ListTaxonomyTerms(
     grpc::CallbackServerContext* ctx, const v1::ListTaxonomyTermsRequest* request,
     v1::ListTaxonomyTermsResponse* response) {
   return Dispatch(ctx, Audited::kNo, {}, [=, this](Registry& r, Call&) {
-    *response = r.ListTaxonomyTerms(*request);
+    *response = r.queries().ListTaxonomyTerms(*request);
     return absl::OkStatus();
   });
 }
@@ -326,7 +326,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ListLocalAuthorities(
     grpc::CallbackServerContext* ctx, const v1::ListLocalAuthoritiesRequest* request,
     v1::ListLocalAuthoritiesResponse* response) {
   return Dispatch(ctx, Audited::kNo, {}, [=, this](Registry& r, Call&) {
-    return StoreResult(r.ListLocalAuthorities(*request), response);
+    return StoreResult(r.queries().ListLocalAuthorities(*request), response);
   });
 }
 
@@ -334,7 +334,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ListRegions(
     grpc::CallbackServerContext* ctx, const v1::ListRegionsRequest* /*request*/,
     v1::ListRegionsResponse* response) {
   return Dispatch(ctx, Audited::kNo, {}, [=, this](Registry& r, Call&) {
-    *response = r.ListRegions();
+    *response = r.queries().ListRegions();
     return absl::OkStatus();
   });
 }
@@ -343,7 +343,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::GetImport(grpc::CallbackServerCon
                                                          const v1::GetImportRequest* request,
                                                          v1::Import* response) {
   return Dispatch(ctx, Audited::kNo, {request->name()}, [=, this](Registry& r, Call& call) {
-    return StoreResult(r.GetImport(*request, call.access), response);
+    return StoreResult(r.imports().Get(*request, call.access), response);
   });
 }
 
@@ -351,7 +351,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ListImportRejects(
     grpc::CallbackServerContext* ctx, const v1::ListImportRejectsRequest* request,
     v1::ListImportRejectsResponse* response) {
   return Dispatch(ctx, Audited::kNo, {request->parent()}, [=, this](Registry& r, Call& call) {
-    return StoreResult(r.ListImportRejects(*request, call.access), response);
+    return StoreResult(r.imports().ListRejects(*request, call.access), response);
   });
 }
 
@@ -359,7 +359,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::GetImportCursor(grpc::CallbackSer
                                                                const v1::GetImportCursorRequest* request,
                                                                v1::ImportCursor* response) {
   return Dispatch(ctx, Audited::kNo, {request->name()}, [=, this](Registry& r, Call& call) {
-    return StoreResult(r.GetImportCursor(*request, call.access), response);
+    return StoreResult(r.imports().GetCursor(*request, call.access), response);
   });
 }
 
@@ -367,7 +367,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::GetRegionStatus(grpc::CallbackSer
                                                                const v1::GetRegionStatusRequest* request,
                                                                v1::RegionStatus* response) {
   return Dispatch(ctx, Audited::kNo, {}, [=, this](Registry& r, Call&) {
-    return StoreResult(r.GetRegionStatus(*request), response);
+    return StoreResult(r.queries().GetRegionStatus(*request), response);
   });
 }
 
@@ -375,7 +375,7 @@ grpc::ServerUnaryReactor* RegistryServiceImpl::ListRegionStatuses(
     grpc::CallbackServerContext* ctx, const v1::ListRegionStatusesRequest* /*request*/,
     v1::ListRegionStatusesResponse* response) {
   return Dispatch(ctx, Audited::kNo, {}, [=, this](Registry& r, Call&) {
-    *response->add_region_statuses() = r.RegionStatusNow();
+    *response->add_region_statuses() = r.queries().RegionStatusNow();
     return absl::OkStatus();
   });
 }
@@ -576,7 +576,7 @@ class RegistryServiceImpl::ImportReactor final
             absl::StrCat(stream_.header.parent(), "/imports/", stream_.header.import_id())};
         status = service_->RecordAttempt(call, resources);
         absl::StatusOr<v1::Import> result =
-            status.ok() ? registry_->ImportSpecialists(std::move(stream_), call.access)
+            status.ok() ? registry_->imports().Import(std::move(stream_), call.access)
                         : absl::StatusOr<v1::Import>(status);
         if (status.ok()) service_->RecordOutcome(call, resources, result.status());
         status = result.status();

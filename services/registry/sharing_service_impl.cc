@@ -135,24 +135,24 @@ void SharingServiceImpl::EndWatches() {
 EXPERTISE_SHARING_UNARY(CreateSupportRequest, CreateSupportRequestRequest, SupportRequest,
                         Audited::kChange, request->parent(), {
                           absl::Status status =
-                              StoreResult(r.CreateSupportRequest(*request, call.access), response);
+                              StoreResult(r.support_requests().Create(*request, call.access), response);
                           if (status.ok()) call.changed.push_back(response->name());
                           return status;
                         })
 EXPERTISE_SHARING_UNARY(GetSupportRequest, GetSupportRequestRequest, SupportRequest, Audited::kNo,
                         request->name(), {
                           (void)call;
-                          return StoreResult(r.GetSupportRequest(*request), response);
+                          return StoreResult(r.support_requests().Get(*request), response);
                         })
 EXPERTISE_SHARING_UNARY(ListSupportRequests, ListSupportRequestsRequest,
                         ListSupportRequestsResponse, Audited::kNo, request->parent(), {
                           (void)call;
-                          return StoreResult(r.ListSupportRequests(*request), response);
+                          return StoreResult(r.support_requests().List(*request), response);
                         })
 EXPERTISE_SHARING_UNARY(SuggestProviders, SuggestProvidersRequest, SuggestProvidersResponse,
                         Audited::kReads, request->name(), {
                           absl::Status status =
-                              StoreResult(r.SuggestProviders(*request, call.access), response);
+                              StoreResult(r.support_requests().SuggestProviders(*request, call.access), response);
                           for (v1::ProviderSuggestion& s : *response->mutable_suggestions()) {
                             rs_->Present(call, s.mutable_specialist());
                           }
@@ -161,32 +161,32 @@ EXPERTISE_SHARING_UNARY(SuggestProviders, SuggestProvidersRequest, SuggestProvid
 EXPERTISE_SHARING_UNARY(OfferSupport, OfferSupportRequest, SupportRequest, Audited::kChange,
                         request->name(), {
                           call.changed.push_back(request->commitment());
-                          return StoreResult(r.OfferSupport(*request, call.access), response);
+                          return StoreResult(r.offers().Offer(*request, call.access), response);
                         })
 EXPERTISE_SHARING_UNARY(AcceptOffer, AcceptOfferRequest, SupportRequest, Audited::kChange,
                         request->name(), {
-                          return StoreResult(r.AcceptOffer(*request, call.access), response);
+                          return StoreResult(r.offers().Accept(*request, call.access), response);
                         })
 EXPERTISE_SHARING_UNARY(DeclineOffers, DeclineOffersRequest, SupportRequest, Audited::kChange,
                         request->name(), {
-                          return StoreResult(r.DeclineOffers(*request, call.access), response);
+                          return StoreResult(r.offers().Decline(*request, call.access), response);
                         })
 EXPERTISE_SHARING_UNARY(WithdrawSupportRequest, WithdrawSupportRequestRequest, SupportRequest,
                         Audited::kChange, request->name(), {
-                          return StoreResult(r.WithdrawSupportRequest(*request, call.access), response);
+                          return StoreResult(r.offers().Withdraw(*request, call.access), response);
                         })
 EXPERTISE_SHARING_UNARY(CompleteSupportRequest, CompleteSupportRequestRequest, SupportRequest,
                         Audited::kChange, request->name(), {
-                          return StoreResult(r.CompleteSupportRequest(*request, call.access), response);
+                          return StoreResult(r.offers().Complete(*request, call.access), response);
                         })
 EXPERTISE_SHARING_UNARY(EscalateSupportRequest, EscalateSupportRequestRequest, SupportRequest,
                         Audited::kChange, request->name(), {
-                          return StoreResult(r.EscalateSupportRequest(*request, call.access), response);
+                          return StoreResult(r.offers().Escalate(*request, call.access), response);
                         })
 EXPERTISE_SHARING_UNARY(CreateCapacityCommitment, CreateCapacityCommitmentRequest,
                         CapacityCommitment, Audited::kChange, request->parent(), {
                           absl::Status status =
-                              StoreResult(r.CreateCapacityCommitment(*request, call.access), response);
+                              StoreResult(r.commitments().Create(*request, call.access), response);
                           if (status.ok()) call.changed.push_back(response->name());
                           return status;
                         })
@@ -208,21 +208,21 @@ EXPERTISE_SHARING_UNARY(ConfirmCapacityCommitment, ConfirmCapacityCommitmentRequ
                           if (request->support_request().empty()) {
                             return InvalidFieldError("support_request", "is required");
                           }
-                          return StoreResult(r.ConfirmCapacityCommitment(*request, call.access), response);
+                          return StoreResult(r.commitments().Confirm(*request, call.access), response);
                         })
 EXPERTISE_SHARING_UNARY(ReleaseCapacityCommitment, ReleaseCapacityCommitmentRequest,
                         CapacityCommitment, Audited::kChange, request->name(), {
-                          return StoreResult(r.ReleaseCapacityCommitment(*request, call.access), response);
+                          return StoreResult(r.commitments().Release(*request, call.access), response);
                         })
 EXPERTISE_SHARING_UNARY(GetUnmetNeedReport, GetUnmetNeedReportRequest, UnmetNeedReport,
                         Audited::kNo, request->parent(), {
                           (void)call;
-                          return StoreResult(r.GetUnmetNeedReport(*request), response);
+                          return StoreResult(r.reports().GetUnmetNeedReport(*request), response);
                         })
 EXPERTISE_SHARING_UNARY(GetEquityReport, GetEquityReportRequest, EquityReport, Audited::kNo,
                         request->parent(), {
                           (void)call;
-                          return StoreResult(r.GetEquityReport(*request), response);
+                          return StoreResult(r.reports().GetEquityReport(*request), response);
                         })
 
 #undef EXPERTISE_SHARING_UNARY

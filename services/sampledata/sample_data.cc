@@ -13,7 +13,7 @@
 #include "services/common/civil_date.h"
 #include "services/common/geo.h"
 
-namespace expertise::registry {
+namespace expertise::sampledata {
 namespace {
 
 using v1::Specialist;
@@ -363,4 +363,4 @@ std::vector<Specialist> GenerateSpecialists(const RegionInfo& region, const Samp
   return out;
 }
 
-}  // namespace expertise::registry
+}  // namespace expertise::sampledata

@@ -14,7 +14,9 @@
 #include "expertise/registry/v1/specialist.pb.h"
 #include "services/common/reference/reference_data.h"
 
-namespace expertise::registry {
+namespace expertise::sampledata {
+
+namespace v1 = ::expertise::registry::v1;
 
 struct SampleOptions {
   int count = 1000;
@@ -30,6 +32,6 @@ struct SampleOptions {
 std::vector<v1::Specialist> GenerateSpecialists(const RegionInfo& region,
                                                 const SampleOptions& options);
 
-}  // namespace expertise::registry
+}  // namespace expertise::sampledata
 
 #endif  // EXPERTISE_SERVICES_SAMPLEDATA_SAMPLE_DATA_H_

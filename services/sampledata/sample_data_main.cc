@@ -12,9 +12,9 @@
 #include "services/sampledata/sample_formats.h"
 
 int main(int argc, char** argv) {
-  namespace registry = expertise::registry;
+  namespace sampledata = expertise::sampledata;
   std::string region_arg, authority_arg, format_arg = "jsonl";
-  registry::SampleOptions options;
+  sampledata::SampleOptions options;
   CLI::App app{"expertise-sampledata: synthetic SEND specialists (invented people) as JSON lines "
                "or importer input files"};
   app.add_option("--region", region_arg,
@@ -62,17 +62,17 @@ int main(int argc, char** argv) {
 
   std::vector<expertise::registry::v1::Specialist> specialists;
   if (authority) {
-    auto selected = registry::GenerateAuthoritySpecialists(*region, authority->code, options);
+    auto selected = sampledata::GenerateAuthoritySpecialists(*region, authority->code, options);
     if (!selected.ok()) {
       std::cerr << "expertise-sampledata: " << selected.status().message() << "\n";
       return 2;
     }
     specialists = *std::move(selected);
   } else {
-    specialists = registry::GenerateSpecialists(*region, options);
+    specialists = sampledata::GenerateSpecialists(*region, options);
   }
   const absl::Status written =
-      registry::WriteSamples(*registry::ParseSampleFormat(format_arg), specialists, std::cout);
+      sampledata::WriteSamples(*sampledata::ParseSampleFormat(format_arg), specialists, std::cout);
   if (!written.ok()) {
     std::cerr << "expertise-sampledata: " << written.message() << "\n";
     return 1;

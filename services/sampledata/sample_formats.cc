@@ -17,7 +17,7 @@
 #include "absl/time/time.h"
 #include "services/common/csv.h"
 
-namespace expertise::registry {
+namespace expertise::sampledata {
 namespace {
 
 using nlohmann::json;
@@ -661,4 +661,4 @@ absl::Status WriteSamples(SampleFormat format, const std::vector<Specialist>& sp
   return absl::OkStatus();
 }
 
-}  // namespace expertise::registry
+}  // namespace expertise::sampledata

@@ -21,7 +21,9 @@
 #include "services/common/reference/reference_data.h"
 #include "services/sampledata/sample_data.h"
 
-namespace expertise::registry {
+namespace expertise::sampledata {
+
+namespace v1 = ::expertise::registry::v1;
 
 enum class SampleFormat {
   kJsonLines,     // one registry v1 Specialist per line (expertctl upsert)
@@ -60,6 +62,6 @@ inline constexpr char kFhirExtensionBase[] =
 inline constexpr char kSampleExternalIdSystem[] =
     "https://expertise-directory.example/NamingSystem/sample-external-id";
 
-}  // namespace expertise::registry
+}  // namespace expertise::sampledata
 
 #endif  // EXPERTISE_SERVICES_SAMPLEDATA_SAMPLE_FORMATS_H_

@@ -50,14 +50,14 @@ Fixture& Data() {
     auto registry = Registry::Open({.region = Region().code}, *std::move(store));
     if (!registry.ok()) std::abort();
     f->registry = *std::move(registry);
-    auto generated = GenerateSpecialists(Region(), {.count = SpecialistCount(), .seed = 42, .now = absl::Now()});
+    auto generated = sampledata::GenerateSpecialists(Region(), {.count = SpecialistCount(), .seed = 42, .now = absl::Now()});
     for (size_t start = 0; start < generated.size(); start += 1000) {
       v1::BatchUpsertSpecialistsRequest batch;
       batch.set_parent(Region().resource_name());
       for (size_t i = start; i < start + 1000 && i < generated.size(); ++i) {
         *batch.add_specialists() = generated[i];
       }
-      auto response = f->registry->BatchUpsertSpecialists(batch);
+      auto response = f->registry->specialists().BatchUpsert(batch);
       if (!response.ok()) std::abort();
       for (auto& s : *response->mutable_specialists()) f->stored.push_back(std::move(s));
     }
@@ -131,7 +131,7 @@ void BM_RegistrySearch_TypicalNear(benchmark::State& state) {
   const auto req = TypicalQuery(static_cast<double>(state.range(0)));
   int results = 0;
   for (auto _ : state) {
-    auto response = f.registry->SearchSpecialists(req);
+    auto response = f.registry->queries().Search(req);
     results = response->results_size();
     benchmark::DoNotOptimize(response);
   }
@@ -195,7 +195,7 @@ void BM_RegistrySearch_SpecialismNear(benchmark::State& state) {
   req.set_within_km(60);
   req.set_accepting_external_requests(true);
   req.set_page_size(20);
-  for (auto _ : state) benchmark::DoNotOptimize(f.registry->SearchSpecialists(req));
+  for (auto _ : state) benchmark::DoNotOptimize(f.registry->queries().Search(req));
 }
 BENCHMARK(BM_RegistrySearch_SpecialismNear);
 
@@ -232,7 +232,7 @@ void BM_RegistrySearch_WholeRegionByHours(benchmark::State& state) {
   req.set_parent("regions/north-west");
   req.set_order_by(v1::SEARCH_ORDER_AVAILABLE_HOURS);
   req.set_page_size(20);
-  for (auto _ : state) benchmark::DoNotOptimize(f.registry->SearchSpecialists(req));
+  for (auto _ : state) benchmark::DoNotOptimize(f.registry->queries().Search(req));
 }
 BENCHMARK(BM_RegistrySearch_WholeRegionByHours);
 
@@ -254,7 +254,7 @@ void BM_RegistryGet(benchmark::State& state) {
   auto& f = Data();
   v1::GetSpecialistRequest req;
   req.set_name(f.stored[f.stored.size() / 2].name());
-  for (auto _ : state) benchmark::DoNotOptimize(f.registry->GetSpecialist(req));
+  for (auto _ : state) benchmark::DoNotOptimize(f.registry->specialists().Get(req));
 }
 BENCHMARK(BM_RegistryGet);
 

@@ -46,7 +46,7 @@ class RegistryServerTest : public ::testing::Test {
     // Load generated data through the API, as a coordinator would.
     auto stub = server_->NewStub();
     const RegionInfo& region = *ReferenceData::Get().FindRegion("north-west");
-    auto generated = registry::GenerateSpecialists(region, {.count = 4000, .seed = 5});
+    auto generated = sampledata::GenerateSpecialists(region, {.count = 4000, .seed = 5});
     stored_ = new std::vector<registry::v1::Specialist>();
     for (size_t start = 0; start < generated.size(); start += 1000) {
       registry::v1::BatchUpsertSpecialistsRequest batch;

@@ -116,7 +116,7 @@ class ReplicaTest : public ::testing::Test {
     v1::CreateSpecialistRequest req;
     req.set_parent("regions/north-east");
     *req.mutable_specialist() = s;
-    auto created = on.CreateSpecialist(req);
+    auto created = on.specialists().Create(req);
     EXPECT_TRUE(created.ok()) << created.status();
     return created.ok() ? *created : v1::Specialist();
   }
@@ -124,7 +124,7 @@ class ReplicaTest : public ::testing::Test {
   absl::StatusOr<v1::Specialist> Get(Registry& on, const std::string& name) {
     v1::GetSpecialistRequest get;
     get.set_name(name);
-    return on.GetSpecialist(get);
+    return on.specialists().Get(get);
   }
 
   FakeClock clock_;
@@ -152,12 +152,12 @@ TEST_F(ReplicaTest, WritesThroughOneReplicaReachTheOther) {
   update.mutable_capacity()->set_contracted_hours_per_week(30);
   update.mutable_capacity()->set_committed_hours_per_week(25);
   update.mutable_update_mask()->add_paths("committed_hours_per_week");
-  ASSERT_OK_AND_ASSIGN(v1::Specialist updated, b_->UpdateCapacity(update));
+  ASSERT_OK_AND_ASSIGN(v1::Specialist updated, b_->specialists().UpdateCapacity(update));
   // A still shows the old etag, yet its write catches up first and refuses
   // the now stale one.
   ASSERT_OK_AND_ASSIGN(seen, Get(*a_, created.name()));
   EXPECT_EQ(seen.etag(), created.etag());
-  EXPECT_THAT(a_->UpdateCapacity(update), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(a_->specialists().UpdateCapacity(update), StatusIs(absl::StatusCode::kFailedPrecondition));
   ASSERT_OK_AND_ASSIGN(seen, Get(*a_, created.name()));
   EXPECT_DOUBLE_EQ(seen.capacity().available_hours_per_week(), 5);
   EXPECT_EQ(seen.etag(), updated.etag());
@@ -166,7 +166,7 @@ TEST_F(ReplicaTest, WritesThroughOneReplicaReachTheOther) {
   // Deletion reaches the other replica too.
   v1::DeleteSpecialistRequest del;
   del.set_name(created.name());
-  ASSERT_THAT(a_->DeleteSpecialist(del), IsOk());
+  ASSERT_THAT(a_->specialists().Delete(del), IsOk());
   ASSERT_THAT(b_->Refresh(), IsOk());
   EXPECT_THAT(Get(*b_, created.name()), StatusIs(absl::StatusCode::kNotFound));
 
@@ -200,7 +200,7 @@ TEST_F(ReplicaTest, ConcurrentEtagUpdatesThroughBothReplicasLoseNothing) {
         update.mutable_capacity()->set_committed_hours_per_week(
             current->capacity().committed_hours_per_week() + 1);
         update.mutable_update_mask()->add_paths("committed_hours_per_week");
-        absl::StatusOr<v1::Specialist> written = on.UpdateCapacity(update);
+        absl::StatusOr<v1::Specialist> written = on.specialists().UpdateCapacity(update);
         if (written.ok()) {
           ++done;
         } else {
@@ -233,7 +233,7 @@ TEST_F(ReplicaTest, AcceptancesRacingThroughBothReplicasHaveOneWinner) {
     r->set_setting("primary");
     r->set_hours_per_week(10);
     r->set_weeks(4);
-    ASSERT_OK_AND_ASSIGN(v1::SupportRequest request, Replica(i).CreateSupportRequest(create));
+    ASSERT_OK_AND_ASSIGN(v1::SupportRequest request, Replica(i).support_requests().Create(create));
     v1::CreateCapacityCommitmentRequest commit;
     commit.set_parent(provider.name());
     commit.set_request_id(absl::StrCat("c", i));
@@ -244,14 +244,14 @@ TEST_F(ReplicaTest, AcceptancesRacingThroughBothReplicasHaveOneWinner) {
     *c->mutable_start_date() = request.start_date();
     *c->mutable_end_date() = sharing::PeriodEnd(request.start_date(), request.weeks());
     ASSERT_OK_AND_ASSIGN(v1::CapacityCommitment commitment,
-                         Replica(i + 1).CreateCapacityCommitment(commit));
+                         Replica(i + 1).commitments().Create(commit));
     v1::OfferSupportRequest offer;
     offer.set_name(request.name());
     offer.set_commitment(commitment.name());
     offer.mutable_offer()->set_specialist(provider.name());
     offer.mutable_offer()->set_provider_authority(kNewcastle);
     offer.mutable_offer()->set_hours_per_week(10);
-    ASSERT_OK_AND_ASSIGN(v1::SupportRequest request_offered, Replica(i).OfferSupport(offer));
+    ASSERT_OK_AND_ASSIGN(v1::SupportRequest request_offered, Replica(i).offers().Offer(offer));
     offered.push_back(request_offered);
   }
 
@@ -265,7 +265,7 @@ TEST_F(ReplicaTest, AcceptancesRacingThroughBothReplicasHaveOneWinner) {
       accept.set_offer_id("o-1");
       accept.set_request_id(absl::StrCat("accept-", i));
       start.arrive_and_wait();
-      results[i] = Replica(i).AcceptOffer(accept);
+      results[i] = Replica(i).offers().Accept(accept);
     });
   }
   for (std::thread& t : threads) t.join();
@@ -315,7 +315,7 @@ TEST_F(ReplicaTest, ADatabaseThatWentBackIsRefusedUntilRestart) {
   v1::CreateSpecialistRequest create;
   create.set_parent("regions/north-east");
   *create.mutable_specialist() = ValidSpecialist("p-3", kNewcastle);
-  EXPECT_THAT(b_->CreateSpecialist(create), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(b_->specialists().Create(create), StatusIs(absl::StatusCode::kFailedPrecondition));
   // A restarted replica loads what the database holds.
   std::unique_ptr<Registry> restarted = OpenReplica("b2");
   ASSERT_TRUE(restarted);

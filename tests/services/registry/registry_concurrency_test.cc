@@ -25,7 +25,7 @@ TEST_F(RegistryTest, ConcurrentReadersNeverSeeTornOrUndurableState) {
           s.mutable_capacity()->set_committed_hours_per_week(i % 30);
           *batch.add_specialists() = s;
         }
-        ASSERT_TRUE(registry_->BatchUpsertSpecialists(batch).ok());
+        ASSERT_TRUE(registry_->specialists().BatchUpsert(batch).ok());
         ++writes;
       }
     });
@@ -37,7 +37,7 @@ TEST_F(RegistryTest, ConcurrentReadersNeverSeeTornOrUndurableState) {
         search.set_parent("regions/north-east");
         search.set_near_authority("E06000001");
         search.set_page_size(20);
-        auto page = registry_->SearchSpecialists(search);
+        auto page = registry_->queries().Search(search);
         ASSERT_TRUE(page.ok());
         // A batch becomes visible whole: counts move in steps of 5.
         EXPECT_EQ(page->total_size() % 5, 0);
@@ -46,7 +46,7 @@ TEST_F(RegistryTest, ConcurrentReadersNeverSeeTornOrUndurableState) {
         }
         v1::GetCapacitySummaryRequest summary;
         summary.set_parent("regions/north-east");
-        ASSERT_TRUE(registry_->GetCapacitySummary(summary).ok());
+        ASSERT_TRUE(registry_->queries().GetCapacitySummary(summary).ok());
       }
     });
   }

@@ -45,33 +45,33 @@ class RegistryImportTest : public RegistryTest {
     req.set_parent("regions/north-east");
     req.set_owning_authority(authority);
     req.set_page_size(1000);
-    auto page = registry_->ListSpecialists(req);
+    auto page = registry_->specialists().List(req);
     EXPECT_TRUE(page.ok()) << page.status();
     return page.ok() ? static_cast<size_t>(page->specialists_size()) : 0;
   }
 };
 
 TEST_F(RegistryImportTest, SnapshotCreatesThenRetryChangesNothing) {
-  ASSERT_OK_AND_ASSIGN(v1::Import first, registry_->ImportSpecialists(Stream("imp-one", Ids(5))));
+  ASSERT_OK_AND_ASSIGN(v1::Import first, registry_->imports().Import(Stream("imp-one", Ids(5))));
   EXPECT_EQ(first.state(), v1::Import::SUCCEEDED);
   EXPECT_EQ(first.created_count(), 5);
   EXPECT_EQ(first.name(), "regions/north-east/imports/imp-one");
   const size_t before = registry_->size();
   // Same id again, even with different content: the stored result, no change.
-  ASSERT_OK_AND_ASSIGN(v1::Import again, registry_->ImportSpecialists(Stream("imp-one", Ids(2))));
+  ASSERT_OK_AND_ASSIGN(v1::Import again, registry_->imports().Import(Stream("imp-one", Ids(2))));
   EXPECT_EQ(again.DebugString(), first.DebugString());
   EXPECT_EQ(registry_->size(), before);
   // A new import of the same data: everything unchanged.
-  ASSERT_OK_AND_ASSIGN(v1::Import same, registry_->ImportSpecialists(Stream("imp-two", Ids(5))));
+  ASSERT_OK_AND_ASSIGN(v1::Import same, registry_->imports().Import(Stream("imp-two", Ids(5))));
   EXPECT_EQ(same.unchanged_count(), 5);
   EXPECT_EQ(same.created_count(), 0);
 }
 
 TEST_F(RegistryImportTest, ImportIdReusedForAnotherAuthorityIsRefused) {
-  ASSERT_TRUE(registry_->ImportSpecialists(Stream("imp-one", Ids(1))).status().ok());
+  ASSERT_TRUE(registry_->imports().Import(Stream("imp-one", Ids(1))).status().ok());
   Registry::ImportStream other = Stream("imp-one", {});
   other.header.set_authority("E06000002");
-  EXPECT_THAT(registry_->ImportSpecialists(other).status(), StatusIs(absl::StatusCode::kAlreadyExists));
+  EXPECT_THAT(registry_->imports().Import(other).status(), StatusIs(absl::StatusCode::kAlreadyExists));
 }
 
 struct PolicyCase {
@@ -90,7 +90,7 @@ TEST_P(RegistryImportPolicyTest, PolicyDecidesTheOutcome) {
   for (int i = 0; i < c.bad; ++i) s.records[i].mutable_specialist()->set_role("not-a-role");
   s.header.mutable_reject_policy()->set_kind(c.kind);
   s.header.mutable_reject_policy()->set_max_reject_percent(c.percent);
-  ASSERT_OK_AND_ASSIGN(v1::Import result, registry_->ImportSpecialists(s));
+  ASSERT_OK_AND_ASSIGN(v1::Import result, registry_->imports().Import(s));
   EXPECT_EQ(result.state(), c.want) << result.failure_reason();
   EXPECT_EQ(result.reject_count(), c.bad);
   EXPECT_EQ(CountFrom("E06000001"), c.want == v1::Import::FAILED ? 0u : static_cast<size_t>(10 - c.bad));
@@ -117,7 +117,7 @@ TEST_F(RegistryImportTest, RejectsAreStoredWithLocationsAndListable) {
   early.mutable_location()->set_row(9);
   early.set_message("unterminated quote");
   s.header.mutable_reject_policy()->set_kind(v1::RejectPolicy::SKIP);
-  ASSERT_OK_AND_ASSIGN(v1::Import result, registry_->ImportSpecialists(s));
+  ASSERT_OK_AND_ASSIGN(v1::Import result, registry_->imports().Import(s));
   EXPECT_EQ(result.reject_count(), 3);
   EXPECT_EQ(result.records_received(), 5);
   v1::ListImportRejectsRequest list;
@@ -125,7 +125,7 @@ TEST_F(RegistryImportTest, RejectsAreStoredWithLocationsAndListable) {
   list.set_page_size(2);
   std::vector<v1::ImportReject> all;
   do {
-    ASSERT_OK_AND_ASSIGN(v1::ListImportRejectsResponse page, registry_->ListImportRejects(list));
+    ASSERT_OK_AND_ASSIGN(v1::ListImportRejectsResponse page, registry_->imports().ListRejects(list));
     for (const auto& r : page.rejects()) all.push_back(r);
     list.set_page_token(page.next_page_token());
   } while (!list.page_token().empty());
@@ -140,38 +140,38 @@ TEST_F(RegistryImportTest, RejectsAreStoredWithLocationsAndListable) {
 }
 
 TEST_F(RegistryImportTest, SnapshotWithdrawsMissingRecordsWithinTheGuard) {
-  ASSERT_TRUE(registry_->ImportSpecialists(Stream("imp-full", Ids(10))).status().ok());
+  ASSERT_TRUE(registry_->imports().Import(Stream("imp-full", Ids(10))).status().ok());
   // 9 of 10 remain: one (10%) withdrawn, under the 20% default.
-  ASSERT_OK_AND_ASSIGN(v1::Import result, registry_->ImportSpecialists(Stream("imp-nine", Ids(9))));
+  ASSERT_OK_AND_ASSIGN(v1::Import result, registry_->imports().Import(Stream("imp-nine", Ids(9))));
   EXPECT_EQ(result.state(), v1::Import::SUCCEEDED);
   EXPECT_EQ(result.withdrawn_count(), 1);
   EXPECT_EQ(CountFrom("E06000001"), 9u);
 }
 
 TEST_F(RegistryImportTest, TruncatedSnapshotIsRefusedUnlessForced) {
-  ASSERT_TRUE(registry_->ImportSpecialists(Stream("imp-full", Ids(10))).status().ok());
-  ASSERT_OK_AND_ASSIGN(v1::Import refused, registry_->ImportSpecialists(Stream("imp-trunc", Ids(5))));
+  ASSERT_TRUE(registry_->imports().Import(Stream("imp-full", Ids(10))).status().ok());
+  ASSERT_OK_AND_ASSIGN(v1::Import refused, registry_->imports().Import(Stream("imp-trunc", Ids(5))));
   EXPECT_EQ(refused.state(), v1::Import::FAILED);
   EXPECT_THAT(refused.failure_reason(), ::testing::HasSubstr("--force"));
   EXPECT_EQ(CountFrom("E06000001"), 10u);
   Registry::ImportStream forced = Stream("imp-forced", Ids(5));
   forced.header.set_force(true);
-  ASSERT_OK_AND_ASSIGN(v1::Import done, registry_->ImportSpecialists(forced));
+  ASSERT_OK_AND_ASSIGN(v1::Import done, registry_->imports().Import(forced));
   EXPECT_EQ(done.withdrawn_count(), 5);
   EXPECT_EQ(CountFrom("E06000001"), 5u);
   // A custom limit: 60% allowed.
   Registry::ImportStream wide = Stream("imp-wide", Ids(2));
   wide.header.set_max_withdraw_fraction(0.6);
-  ASSERT_OK_AND_ASSIGN(v1::Import wide_result, registry_->ImportSpecialists(wide));
+  ASSERT_OK_AND_ASSIGN(v1::Import wide_result, registry_->imports().Import(wide));
   EXPECT_EQ(wide_result.withdrawn_count(), 3);
 }
 
 TEST_F(RegistryImportTest, RejectedRowsAreNotWithdrawn) {
-  ASSERT_TRUE(registry_->ImportSpecialists(Stream("imp-full", Ids(5))).status().ok());
+  ASSERT_TRUE(registry_->imports().Import(Stream("imp-full", Ids(5))).status().ok());
   Registry::ImportStream s = Stream("imp-bad-row", Ids(5));
   s.records[2].mutable_specialist()->set_role("not-a-role");
   s.header.mutable_reject_policy()->set_kind(v1::RejectPolicy::SKIP);
-  ASSERT_OK_AND_ASSIGN(v1::Import result, registry_->ImportSpecialists(s));
+  ASSERT_OK_AND_ASSIGN(v1::Import result, registry_->imports().Import(s));
   EXPECT_EQ(result.withdrawn_count(), 0);
   EXPECT_EQ(CountFrom("E06000001"), 5u);
 }
@@ -182,11 +182,11 @@ TEST_F(RegistryImportTest, ImportTouchesOnlyItsAuthority) {
   create.set_parent("regions/north-east");
   *create.mutable_specialist() = ValidSpecialist("d-1", "E06000005");
   create.mutable_specialist()->set_source("hr-export");
-  ASSERT_TRUE(registry_->CreateSpecialist(create).status().ok());
+  ASSERT_TRUE(registry_->specialists().Create(create).status().ok());
   Registry::ImportStream s = Stream("imp-la", Ids(3));
   *s.records[1].mutable_specialist() = ValidSpecialist("d-1", "E06000005");  // smuggled in
   s.header.mutable_reject_policy()->set_kind(v1::RejectPolicy::SKIP);
-  ASSERT_OK_AND_ASSIGN(v1::Import result, registry_->ImportSpecialists(s));
+  ASSERT_OK_AND_ASSIGN(v1::Import result, registry_->imports().Import(s));
   EXPECT_EQ(result.reject_count(), 1);
   EXPECT_EQ(CountFrom("E06000005"), 1u);
   EXPECT_EQ(CountFrom("E06000001"), 2u);
@@ -195,59 +195,59 @@ TEST_F(RegistryImportTest, ImportTouchesOnlyItsAuthority) {
 TEST_F(RegistryImportTest, IncrementalSavesTheCursorWithTheRecords) {
   Registry::ImportStream s = Stream("imp-inc-1", Ids(3), v1::IMPORT_MODE_INCREMENTAL);
   s.end.set_cursor("2026-11-01T00:00:00Z");
-  ASSERT_OK_AND_ASSIGN(v1::Import first, registry_->ImportSpecialists(s));
+  ASSERT_OK_AND_ASSIGN(v1::Import first, registry_->imports().Import(s));
   EXPECT_EQ(first.cursor(), "2026-11-01T00:00:00Z");
   v1::GetImportCursorRequest get;
   get.set_name("regions/north-east/importCursors/E06000001.hr-export");
-  ASSERT_OK_AND_ASSIGN(v1::ImportCursor cursor, registry_->GetImportCursor(get));
+  ASSERT_OK_AND_ASSIGN(v1::ImportCursor cursor, registry_->imports().GetCursor(get));
   EXPECT_EQ(cursor.cursor(), "2026-11-01T00:00:00Z");
   // Incremental imports never withdraw.
   Registry::ImportStream next = Stream("imp-inc-2", Ids(1, 10), v1::IMPORT_MODE_INCREMENTAL);
   next.header.set_expected_cursor("2026-11-01T00:00:00Z");
   next.end.set_cursor("2026-11-02T00:00:00Z");
-  ASSERT_OK_AND_ASSIGN(v1::Import second, registry_->ImportSpecialists(next));
+  ASSERT_OK_AND_ASSIGN(v1::Import second, registry_->imports().Import(next));
   EXPECT_EQ(second.withdrawn_count(), 0);
   EXPECT_EQ(CountFrom("E06000001"), 4u);
   // A run that read an old cursor is refused: another import moved it.
   Registry::ImportStream stale = Stream("imp-inc-3", Ids(1, 20), v1::IMPORT_MODE_INCREMENTAL);
   stale.header.set_expected_cursor("2026-11-01T00:00:00Z");
-  EXPECT_THAT(registry_->ImportSpecialists(stale).status(), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(registry_->imports().Import(stale).status(), StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
 TEST_F(RegistryImportTest, FailedIncrementalImportKeepsTheCursor) {
   Registry::ImportStream s = Stream("imp-inc-1", Ids(2), v1::IMPORT_MODE_INCREMENTAL);
   s.end.set_cursor("c1");
-  ASSERT_TRUE(registry_->ImportSpecialists(s).status().ok());
+  ASSERT_TRUE(registry_->imports().Import(s).status().ok());
   Registry::ImportStream bad = Stream("imp-inc-2", Ids(2, 5), v1::IMPORT_MODE_INCREMENTAL);
   bad.header.set_expected_cursor("c1");
   bad.records[0].mutable_specialist()->set_role("nope");
   bad.end.set_cursor("c2");
-  ASSERT_OK_AND_ASSIGN(v1::Import failed, registry_->ImportSpecialists(bad));
+  ASSERT_OK_AND_ASSIGN(v1::Import failed, registry_->imports().Import(bad));
   EXPECT_EQ(failed.state(), v1::Import::FAILED);
   v1::GetImportCursorRequest get;
   get.set_name("regions/north-east/importCursors/E06000001.hr-export");
-  ASSERT_OK_AND_ASSIGN(v1::ImportCursor cursor, registry_->GetImportCursor(get));
+  ASSERT_OK_AND_ASSIGN(v1::ImportCursor cursor, registry_->imports().GetCursor(get));
   EXPECT_EQ(cursor.cursor(), "c1");
 }
 
 TEST_F(RegistryImportTest, ValidateOnlyWritesNothing) {
   Registry::ImportStream s = Stream("imp-dry", Ids(4));
   s.header.set_validate_only(true);
-  ASSERT_OK_AND_ASSIGN(v1::Import result, registry_->ImportSpecialists(s));
+  ASSERT_OK_AND_ASSIGN(v1::Import result, registry_->imports().Import(s));
   EXPECT_EQ(result.created_count(), 4);
   EXPECT_TRUE(result.validate_only());
   EXPECT_EQ(registry_->size(), 0u);
   v1::GetImportRequest get;
   get.set_name(result.name());
-  EXPECT_THAT(registry_->GetImport(get).status(), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(registry_->imports().Get(get).status(), StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST_F(RegistryImportTest, ImportsSurviveARestart) {
-  ASSERT_OK_AND_ASSIGN(v1::Import result, registry_->ImportSpecialists(Stream("imp-durable", Ids(3))));
+  ASSERT_OK_AND_ASSIGN(v1::Import result, registry_->imports().Import(Stream("imp-durable", Ids(3))));
   Reopen();
   v1::GetImportRequest get;
   get.set_name(result.name());
-  ASSERT_OK_AND_ASSIGN(v1::Import stored, registry_->GetImport(get));
+  ASSERT_OK_AND_ASSIGN(v1::Import stored, registry_->imports().Get(get));
   EXPECT_EQ(stored.created_count(), 3);
   EXPECT_EQ(registry_->size(), 3u);
 }
@@ -258,7 +258,7 @@ TEST_F(RegistryImportTest, BadHeaderNamesEveryField) {
   s.header.set_import_id("X");
   s.header.set_authority("E09000001");  // City of London: not in the North East
   s.header.set_source("Bad Source");
-  EXPECT_THAT(::expertise::testing::BadFields(registry_->ImportSpecialists(s).status()),
+  EXPECT_THAT(::expertise::testing::BadFields(registry_->imports().Import(s).status()),
               ::testing::UnorderedElementsAre("header.import_id", "header.authority", "header.source",
                                               "header.mode"));
 }

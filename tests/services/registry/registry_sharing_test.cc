@@ -108,7 +108,7 @@ class SharingTest : public RegistryTest {
     v1::CreateSpecialistRequest req;
     req.set_parent("regions/north-east");
     *req.mutable_specialist() = s;
-    auto created = registry_->CreateSpecialist(req);
+    auto created = registry_->specialists().Create(req);
     EXPECT_TRUE(created.ok()) << created.status();
     return created.ok() ? *created : v1::Specialist();
   }
@@ -116,7 +116,7 @@ class SharingTest : public RegistryTest {
   v1::Specialist GetSpec(const std::string& name) {
     v1::GetSpecialistRequest get;
     get.set_name(name);
-    auto got = registry_->GetSpecialist(get);
+    auto got = registry_->specialists().Get(get);
     EXPECT_TRUE(got.ok()) << got.status();
     return got.ok() ? *got : v1::Specialist();
   }
@@ -138,7 +138,7 @@ class SharingTest : public RegistryTest {
     req.set_parent("regions/north-east");
     *req.mutable_support_request() = r;
     req.set_request_id(request_id);
-    return registry_->CreateSupportRequest(req, access);
+    return registry_->support_requests().Create(req, access);
   }
 
   v1::SupportRequest MustCreate(const v1::SupportRequest& r) {
@@ -150,7 +150,7 @@ class SharingTest : public RegistryTest {
   v1::SupportRequest Get(const std::string& name) {
     v1::GetSupportRequestRequest get;
     get.set_name(name);
-    auto got = registry_->GetSupportRequest(get);
+    auto got = registry_->support_requests().Get(get);
     EXPECT_TRUE(got.ok()) << got.status();
     return got.ok() ? *got : v1::SupportRequest();
   }
@@ -167,7 +167,7 @@ class SharingTest : public RegistryTest {
     c->set_hours_per_week(hours);
     *c->mutable_start_date() = request.start_date();
     *c->mutable_end_date() = sharing::PeriodEnd(request.start_date(), request.weeks());
-    return registry_->CreateCapacityCommitment(req, access);
+    return registry_->commitments().Create(req, access);
   }
 
   v1::CapacityCommitment MustCommit(const v1::Specialist& specialist, const v1::SupportRequest& request,
@@ -187,7 +187,7 @@ class SharingTest : public RegistryTest {
     req.mutable_offer()->set_provider_authority(specialist.owning_authority());
     req.mutable_offer()->set_hours_per_week(hours);
     req.mutable_offer()->set_note("can start at once");
-    return registry_->OfferSupport(req, access);
+    return registry_->offers().Offer(req, access);
   }
 
   // Creates a commitment of `specialist` for `request` and offers it.
@@ -205,26 +205,26 @@ class SharingTest : public RegistryTest {
     req.set_name(name);
     req.set_offer_id(offer_id);
     req.set_request_id(request_id);
-    return registry_->AcceptOffer(req, access);
+    return registry_->offers().Accept(req, access);
   }
   absl::StatusOr<v1::SupportRequest> Decline(const std::string& name, const std::string& reason = "",
                                              const CallAccess& access = {}) {
     v1::DeclineOffersRequest req;
     req.set_name(name);
     req.set_reason(reason);
-    return registry_->DeclineOffers(req, access);
+    return registry_->offers().Decline(req, access);
   }
   absl::StatusOr<v1::SupportRequest> Withdraw(const std::string& name, const std::string& reason = "",
                                               const CallAccess& access = {}) {
     v1::WithdrawSupportRequestRequest req;
     req.set_name(name);
     req.set_reason(reason);
-    return registry_->WithdrawSupportRequest(req, access);
+    return registry_->offers().Withdraw(req, access);
   }
   absl::StatusOr<v1::SupportRequest> Complete(const std::string& name, const CallAccess& access = {}) {
     v1::CompleteSupportRequestRequest req;
     req.set_name(name);
-    return registry_->CompleteSupportRequest(req, access);
+    return registry_->offers().Complete(req, access);
   }
   absl::StatusOr<v1::SupportRequest> Escalate(const std::string& name,
                                               const std::string& reason = "no SLT free this term",
@@ -232,21 +232,21 @@ class SharingTest : public RegistryTest {
     v1::EscalateSupportRequestRequest req;
     req.set_name(name);
     req.set_reason(reason);
-    return registry_->EscalateSupportRequest(req, access);
+    return registry_->offers().Escalate(req, access);
   }
   absl::StatusOr<v1::CapacityCommitment> Confirm(const std::string& name, const std::string& request_id,
                                                  const CallAccess& access = {}) {
     v1::ConfirmCapacityCommitmentRequest req;
     req.set_name(name);
     req.set_request_id(request_id);
-    return registry_->ConfirmCapacityCommitment(req, access);
+    return registry_->commitments().Confirm(req, access);
   }
   absl::StatusOr<v1::CapacityCommitment> Release(const std::string& name, bool completed = false,
                                                  const CallAccess& access = {}) {
     v1::ReleaseCapacityCommitmentRequest req;
     req.set_name(name);
     req.set_completed(completed);
-    return registry_->ReleaseCapacityCommitment(req, access);
+    return registry_->commitments().Release(req, access);
   }
 
   int SweepNow() {
@@ -259,7 +259,7 @@ class SharingTest : public RegistryTest {
     v1::ListSupportRequestsRequest req;
     req.set_parent("regions/north-east");
     req.set_page_size(1000);
-    auto listed = registry_->ListSupportRequests(req);
+    auto listed = registry_->support_requests().List(req);
     EXPECT_TRUE(listed.ok()) << listed.status();
     if (!listed.ok()) return {};
     return {listed->support_requests().begin(), listed->support_requests().end()};
@@ -756,7 +756,7 @@ TEST_F(SharingTest, CommitmentsSurviveUpdatesAndRestart) {
   update.mutable_specialist()->set_name(provider.name());
   update.mutable_specialist()->set_display_name("Renamed");
   update.mutable_update_mask()->add_paths("display_name");
-  ASSERT_OK_AND_ASSIGN(v1::Specialist renamed, registry_->UpdateSpecialist(update));
+  ASSERT_OK_AND_ASSIGN(v1::Specialist renamed, registry_->specialists().Update(update));
   ASSERT_EQ(renamed.commitments_size(), 1);
   EXPECT_EQ(renamed.commitments(0).state(), v1::CapacityCommitment::COMMITTED);
   EXPECT_DOUBLE_EQ(renamed.capacity().available_hours_per_week(), 15);
@@ -766,7 +766,7 @@ TEST_F(SharingTest, CommitmentsSurviveUpdatesAndRestart) {
   *replace.mutable_specialist() = Spec("p1", kNewcastle, kSlt, 30, 10);
   replace.mutable_specialist()->set_name(provider.name());
   replace.mutable_update_mask()->add_paths("*");
-  ASSERT_OK_AND_ASSIGN(v1::Specialist replaced, registry_->UpdateSpecialist(replace));
+  ASSERT_OK_AND_ASSIGN(v1::Specialist replaced, registry_->specialists().Update(replace));
   EXPECT_EQ(replaced.commitments_size(), 1);
   EXPECT_DOUBLE_EQ(replaced.capacity().available_hours_per_week(), 15);
 
@@ -774,7 +774,7 @@ TEST_F(SharingTest, CommitmentsSurviveUpdatesAndRestart) {
   capacity.set_name(provider.name());
   capacity.mutable_capacity()->set_committed_hours_per_week(12);
   capacity.mutable_update_mask()->add_paths("committed_hours_per_week");
-  ASSERT_OK_AND_ASSIGN(v1::Specialist recapped, registry_->UpdateCapacity(capacity));
+  ASSERT_OK_AND_ASSIGN(v1::Specialist recapped, registry_->specialists().UpdateCapacity(capacity));
   ASSERT_EQ(recapped.commitments_size(), 1);
   EXPECT_DOUBLE_EQ(recapped.capacity().shared_committed_hours_per_week(), 5);
   EXPECT_DOUBLE_EQ(recapped.capacity().available_hours_per_week(), 13);  // 30 - 12 - 5
@@ -836,7 +836,7 @@ TEST_F(SharingTest, ListSupportRequestsFiltersAndPages) {
   req.set_parent("regions/north-east");
   req.set_page_size(2);
   for (int page = 0; page < 5; ++page) {
-    ASSERT_OK_AND_ASSIGN(auto response, registry_->ListSupportRequests(req));
+    ASSERT_OK_AND_ASSIGN(auto response, registry_->support_requests().List(req));
     for (const auto& r : response.support_requests()) paged.push_back(r.name());
     if (response.next_page_token().empty()) break;
     req.set_page_token(response.next_page_token());
@@ -848,13 +848,13 @@ TEST_F(SharingTest, ListSupportRequestsFiltersAndPages) {
   filtered.add_states(v1::SUPPORT_REQUEST_STATE_OPEN);
   filtered.set_requesting_authority(kDurham);
   filtered.set_role(kSlt);
-  ASSERT_OK_AND_ASSIGN(auto response, registry_->ListSupportRequests(filtered));
+  ASSERT_OK_AND_ASSIGN(auto response, registry_->support_requests().List(filtered));
   std::vector<std::string> got;
   for (const auto& r : response.support_requests()) got.push_back(r.name());
   EXPECT_THAT(got, ElementsAre(names[0], names[2]));
   // A token from another listing is refused.
   filtered.set_page_token(req.page_token());
-  EXPECT_THAT(registry_->ListSupportRequests(filtered), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(registry_->support_requests().List(filtered), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 // ---------------------------------------------------------------------------
@@ -906,7 +906,7 @@ TEST_F(SharingTest, CrossRegionOffersNeedTheDirectory) {
   req.mutable_offer()->set_specialist(specialist);
   req.mutable_offer()->set_provider_authority("E09000007");  // Camden
   req.mutable_offer()->set_hours_per_week(3);
-  ASSERT_OK_AND_ASSIGN(v1::SupportRequest offered, registry_->OfferSupport(req));
+  ASSERT_OK_AND_ASSIGN(v1::SupportRequest offered, registry_->offers().Offer(req));
   EXPECT_EQ(offered.state(), v1::SUPPORT_REQUEST_STATE_OFFERED);
 
   auto direct = Accept(r.name(), "o-1", "k", Only({kDurham}));
@@ -920,15 +920,15 @@ TEST_F(SharingTest, CrossRegionOffersNeedTheDirectory) {
   accept.set_name(r.name());
   accept.set_offer_id("o-1");
   accept.set_request_id("k");
-  EXPECT_EQ(ErrorReason(registry_->AcceptOffer(accept, Only({kDurham}, true)).status()),
+  EXPECT_EQ(ErrorReason(registry_->offers().Accept(accept, Only({kDurham}, true)).status()),
             "CROSS_REGION_VIA_DIRECTORY");
   accept.set_confirmed_commitment(specialist + "/commitments/c-2");
-  EXPECT_EQ(ErrorReason(registry_->AcceptOffer(accept, Only({kDurham}, true)).status()),
+  EXPECT_EQ(ErrorReason(registry_->offers().Accept(accept, Only({kDurham}, true)).status()),
             "CROSS_REGION_VIA_DIRECTORY");
   EXPECT_TRUE(Same(Get(r.name()), offered));
 
   accept.set_confirmed_commitment(specialist + "/commitments/c-1");
-  ASSERT_OK_AND_ASSIGN(v1::SupportRequest accepted, registry_->AcceptOffer(accept, Only({kDurham}, true)));
+  ASSERT_OK_AND_ASSIGN(v1::SupportRequest accepted, registry_->offers().Accept(accept, Only({kDurham}, true)));
   EXPECT_EQ(accepted.state(), v1::SUPPORT_REQUEST_STATE_ACCEPTED);
   EXPECT_EQ(accepted.accepted_offer_id(), "o-1");
 }
@@ -960,7 +960,7 @@ TEST_F(SharingTest, BadOfferIdsAndRequestNamesAreRefusedWithoutEchoingThem) {
   accept.set_request_id("k");
   for (const char* bad : {"", "o-", "o-x", "Alice Smith", "o-1234567", "o-1\n"}) {
     accept.set_offer_id(bad);
-    auto status = registry_->AcceptOffer(accept).status();
+    auto status = registry_->offers().Accept(accept).status();
     EXPECT_THAT(status, StatusIs(absl::StatusCode::kInvalidArgument)) << bad;
     if (std::string(bad).size() > 3) {
       EXPECT_THAT(std::string(status.message()), ::testing::Not(::testing::HasSubstr(bad)));
@@ -968,7 +968,7 @@ TEST_F(SharingTest, BadOfferIdsAndRequestNamesAreRefusedWithoutEchoingThem) {
   }
   v1::GetSupportRequestRequest get;
   get.set_name("regions/north-east/supportRequests/Alice Smith");
-  auto got = registry_->GetSupportRequest(get);
+  auto got = registry_->support_requests().Get(get);
   EXPECT_THAT(got.status(), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(std::string(got.status().message()), ::testing::Not(::testing::HasSubstr("Alice")));
 }
@@ -1056,7 +1056,7 @@ TEST_F(SharingTest, BadCommitmentsAndOffersAreRefused) {
   *bad.mutable_commitment()->mutable_start_date() = Date(2026, 11, 9);
   *bad.mutable_commitment()->mutable_end_date() = Date(2026, 11, 8);
   bad.set_request_id("has space");
-  auto created = registry_->CreateCapacityCommitment(bad);
+  auto created = registry_->commitments().Create(bad);
   EXPECT_THAT(created, StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(BadFields(created.status()),
               UnorderedElementsAre("commitment.support_request", "commitment.requesting_authority",
@@ -1071,7 +1071,7 @@ TEST_F(SharingTest, BadCommitmentsAndOffersAreRefused) {
   offer.mutable_offer()->set_hours_per_week(-1);
   offer.mutable_offer()->set_note(std::string(501, 'y'));
   offer.set_commitment(provider.name() + "/commitments/c-1");
-  auto offered = registry_->OfferSupport(offer);
+  auto offered = registry_->offers().Offer(offer);
   EXPECT_THAT(offered, StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_THAT(BadFields(offered.status()), UnorderedElementsAre("offer.specialist", "offer.hours_per_week",
                                                                 "commitment", "offer.note"));
@@ -1110,7 +1110,7 @@ TEST_F(SharingTest, SuggestProvidersRanksEligibleSpecialists) {
   const v1::SupportRequest r = MustCreate(need);
   v1::SuggestProvidersRequest req;
   req.set_name(r.name());
-  ASSERT_OK_AND_ASSIGN(v1::SuggestProvidersResponse response, registry_->SuggestProviders(req));
+  ASSERT_OK_AND_ASSIGN(v1::SuggestProvidersResponse response, registry_->support_requests().SuggestProviders(req));
   ASSERT_EQ(response.suggestions_size(), 3);
 
   const auto& s0 = response.suggestions(0);
@@ -1142,18 +1142,18 @@ TEST_F(SharingTest, SuggestProvidersRanksEligibleSpecialists) {
 
   // max_suggestions caps the list; negative is refused.
   req.set_max_suggestions(1);
-  ASSERT_OK_AND_ASSIGN(response, registry_->SuggestProviders(req));
+  ASSERT_OK_AND_ASSIGN(response, registry_->support_requests().SuggestProviders(req));
   ASSERT_EQ(response.suggestions_size(), 1);
   EXPECT_EQ(response.suggestions(0).specialist().name(), best_name);
   req.set_max_suggestions(-1);
-  EXPECT_THAT(registry_->SuggestProviders(req), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(registry_->support_requests().SuggestProviders(req), StatusIs(absl::StatusCode::kInvalidArgument));
 
   // Once the best one's hours are committed elsewhere it drops out.
   const v1::SupportRequest other = MustCreate(Need(kDurham, kSlt, 10));
   const v1::CapacityCommitment c = MustCommit(GetSpec(best_name), other, 10);
   ASSERT_THAT(Confirm(c.name(), "k"), IsOk());
   req.set_max_suggestions(0);
-  ASSERT_OK_AND_ASSIGN(response, registry_->SuggestProviders(req));
+  ASSERT_OK_AND_ASSIGN(response, registry_->support_requests().SuggestProviders(req));
   std::vector<std::string> names;
   for (const auto& s : response.suggestions()) names.push_back(s.specialist().name());
   EXPECT_THAT(names, ElementsAre(own_closed, farther));
@@ -1190,7 +1190,7 @@ TEST_F(SharingTest, UnmetNeedReportMatchesHandComputedFigures) {
 
   v1::GetUnmetNeedReportRequest req;
   req.set_parent("regions/north-east");
-  ASSERT_OK_AND_ASSIGN(v1::UnmetNeedReport report, registry_->GetUnmetNeedReport(req));
+  ASSERT_OK_AND_ASSIGN(v1::UnmetNeedReport report, registry_->reports().GetUnmetNeedReport(req));
   std::vector<std::string> order;
   for (const auto& r : report.requests()) order.push_back(r.name());
   EXPECT_THAT(order, ElementsAre(r3.name(), r1.name(), r2.name()));
@@ -1225,7 +1225,7 @@ TEST_F(SharingTest, UnmetNeedReportMatchesHandComputedFigures) {
   }
   // The same after a restart.
   Reopen();
-  ASSERT_OK_AND_ASSIGN(v1::UnmetNeedReport again, registry_->GetUnmetNeedReport(req));
+  ASSERT_OK_AND_ASSIGN(v1::UnmetNeedReport again, registry_->reports().GetUnmetNeedReport(req));
   EXPECT_TRUE(Same(again, report));
 }
 
@@ -1245,7 +1245,7 @@ class EquityTest : public SharingTest {
     req.set_parent("regions/north-east");
     req.set_within_km(within_km);
     for (const auto& r : roles) req.add_roles(r);
-    auto report = registry_->GetEquityReport(req);
+    auto report = registry_->reports().GetEquityReport(req);
     EXPECT_TRUE(report.ok()) << report.status();
     return report.ok() ? *report : v1::EquityReport();
   }
@@ -1358,13 +1358,13 @@ TEST_F(EquityTest, TrendHasOnePointPerSweptDay) {
   update.set_name(c_.name());
   update.mutable_capacity()->set_contracted_hours_per_week(20);
   update.mutable_update_mask()->add_paths("contracted_hours_per_week");
-  ASSERT_THAT(registry_->UpdateCapacity(update), IsOk());
+  ASSERT_THAT(registry_->specialists().UpdateCapacity(update), IsOk());
   SweepNow();
   SweepNow();  // the same day again: still one point
 
   v1::GetEquityReportRequest req;
   req.set_parent("regions/north-east");
-  ASSERT_OK_AND_ASSIGN(v1::EquityReport report, registry_->GetEquityReport(req));
+  ASSERT_OK_AND_ASSIGN(v1::EquityReport report, registry_->reports().GetEquityReport(req));
   EXPECT_DOUBLE_EQ(report.within_km(), 30);
   ASSERT_EQ(report.trend_size(), 2) << report.DebugString();
   EXPECT_TRUE(Same(report.trend(0).date(), Date(2026, 11, 2)));
@@ -1381,7 +1381,7 @@ TEST_F(EquityTest, TrendHasOnePointPerSweptDay) {
 
   // By role: SLT only.
   req.add_roles(kSlt);
-  ASSERT_OK_AND_ASSIGN(report, registry_->GetEquityReport(req));
+  ASSERT_OK_AND_ASSIGN(report, registry_->reports().GetEquityReport(req));
   ASSERT_EQ(report.trend_size(), 2);
   EXPECT_EQ(report.trend(0).role(), kSlt);
   EXPECT_EQ(report.trend(0).specialists(), 3);
@@ -1392,15 +1392,15 @@ TEST_F(EquityTest, TrendHasOnePointPerSweptDay) {
   Reopen();
   req.clear_roles();
   req.set_trend_days(1);
-  ASSERT_OK_AND_ASSIGN(report, registry_->GetEquityReport(req));
+  ASSERT_OK_AND_ASSIGN(report, registry_->reports().GetEquityReport(req));
   ASSERT_EQ(report.trend_size(), 1);
   EXPECT_TRUE(Same(report.trend(0).date(), Date(2026, 11, 3)));
 
   req.set_trend_days(367);
-  EXPECT_THAT(registry_->GetEquityReport(req), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(registry_->reports().GetEquityReport(req), StatusIs(absl::StatusCode::kInvalidArgument));
   req.set_trend_days(0);
   req.set_within_km(-1);
-  EXPECT_THAT(registry_->GetEquityReport(req), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(registry_->reports().GetEquityReport(req), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 // ---------------------------------------------------------------------------
@@ -1437,7 +1437,7 @@ TEST_F(SharingTest, WatchCapacitySnapshotThenLiveUpdatesThenResume) {
   update.set_name(p1.name());
   update.mutable_capacity()->set_committed_hours_per_week(18);
   update.mutable_update_mask()->add_paths("committed_hours_per_week");
-  ASSERT_THAT(registry_->UpdateCapacity(update), IsOk());
+  ASSERT_THAT(registry_->specialists().UpdateCapacity(update), IsOk());
   std::vector<v1::CapacityUpdate> live = Drain(*w);
   ASSERT_EQ(live.size(), 1u);
   EXPECT_EQ(live[0].specialist(), p1.name());
@@ -1463,7 +1463,7 @@ TEST_F(SharingTest, WatchCapacitySnapshotThenLiveUpdatesThenResume) {
   ot_update.set_name("regions/north-east/specialists/s-0003");
   ot_update.mutable_capacity()->set_committed_hours_per_week(3);
   ot_update.mutable_update_mask()->add_paths("committed_hours_per_week");
-  ASSERT_THAT(registry_->UpdateCapacity(ot_update), IsOk());
+  ASSERT_THAT(registry_->specialists().UpdateCapacity(ot_update), IsOk());
   EXPECT_THAT(Drain(*w), IsEmpty());
 
   // Resuming from the first live update's token replays only the later

@@ -23,14 +23,14 @@ class SearchTest : public RegistryTest {
   void SetUp() override {
     RegistryTest::SetUp();
     const RegionInfo& region = *ReferenceData::Get().FindRegion("north-east");
-    auto generated = GenerateSpecialists(region, {.count = 3000, .seed = 11, .now = clock_.Now()});
+    auto generated = sampledata::GenerateSpecialists(region, {.count = 3000, .seed = 11, .now = clock_.Now()});
     for (size_t start = 0; start < generated.size(); start += 1000) {
       v1::BatchUpsertSpecialistsRequest batch;
       batch.set_parent("regions/north-east");
       for (size_t i = start; i < start + 1000 && i < generated.size(); ++i) {
         *batch.add_specialists() = generated[i];
       }
-      auto response = registry_->BatchUpsertSpecialists(batch);
+      auto response = registry_->specialists().BatchUpsert(batch);
       ASSERT_TRUE(response.ok()) << response.status();
       for (const auto& s : response->specialists()) stored_.push_back(s);
     }
@@ -41,7 +41,7 @@ class SearchTest : public RegistryTest {
     request.set_page_size(page_size);
     std::vector<v1::SearchResult> all;
     for (int guard = 0; guard < 10000; ++guard) {
-      auto page = registry_->SearchSpecialists(request);
+      auto page = registry_->queries().Search(request);
       EXPECT_TRUE(page.ok()) << page.status();
       if (!page.ok()) break;
       EXPECT_LE(page->results_size(), page_size);
@@ -104,7 +104,7 @@ TEST_F(SearchTest, PaginationIsStableAcrossConcurrentUnrelatedWrites) {
   std::set<std::string> seen;
   size_t total = 0;
   for (int page_number = 0;; ++page_number) {
-    auto page = registry_->SearchSpecialists(req);
+    auto page = registry_->queries().Search(req);
     ASSERT_TRUE(page.ok());
     total = page->total_size();
     for (const auto& r : page->results()) EXPECT_TRUE(seen.insert(r.specialist().name()).second);
@@ -115,7 +115,7 @@ TEST_F(SearchTest, PaginationIsStableAcrossConcurrentUnrelatedWrites) {
       create.set_parent("regions/north-east");
       *create.mutable_specialist() = stored_[0];
       create.mutable_specialist()->set_external_id("late-arrival");
-      ASSERT_TRUE(registry_->CreateSpecialist(create).ok());
+      ASSERT_TRUE(registry_->specialists().Create(create).ok());
     }
   }
   EXPECT_GE(seen.size(), 3000u);
@@ -133,7 +133,7 @@ TEST_F(SearchTest, RejectsBadFiltersWithEveryField) {
   req.set_min_available_hours(-1);
   req.set_order_by(v1::SEARCH_ORDER_DISTANCE);
   req.set_page_size(-5);
-  auto result = registry_->SearchSpecialists(req);
+  auto result = registry_->queries().Search(req);
   EXPECT_THAT(BadFields(result.status()),
               ::testing::UnorderedElementsAre("roles[0]", "settings[0]", "age", "languages[0]",
                                               "within_km", "min_available_hours", "order_by",
@@ -144,25 +144,25 @@ TEST_F(SearchTest, OversizedFilterListsAreRefused) {
   v1::SearchSpecialistsRequest req;
   req.set_parent("regions/north-east");
   for (int i = 0; i < 201; ++i) req.add_authorities("E06000001");
-  EXPECT_THAT(BadFields(registry_->SearchSpecialists(req).status()), ElementsAre("authorities"));
+  EXPECT_THAT(BadFields(registry_->queries().Search(req).status()), ElementsAre("authorities"));
 }
 
 TEST_F(SearchTest, TokenFromAnotherQueryIsRefused) {
   v1::SearchSpecialistsRequest req;
   req.set_parent("regions/north-east");
   req.set_page_size(5);
-  auto page = registry_->SearchSpecialists(req);
+  auto page = registry_->queries().Search(req);
   ASSERT_TRUE(page.ok());
   req.set_page_token(page->next_page_token());
   req.add_roles("physiotherapist");
-  EXPECT_THAT(BadFields(registry_->SearchSpecialists(req).status()), ElementsAre("page_token"));
+  EXPECT_THAT(BadFields(registry_->queries().Search(req).status()), ElementsAre("page_token"));
 }
 
 TEST_F(SearchTest, UnusedLanguageMatchesNothing) {
   v1::SearchSpecialistsRequest req;
   req.set_parent("regions/north-east");
   req.add_languages("xh");
-  auto page = registry_->SearchSpecialists(req);
+  auto page = registry_->queries().Search(req);
   ASSERT_TRUE(page.ok());
   EXPECT_EQ(page->total_size(), 0);
 }

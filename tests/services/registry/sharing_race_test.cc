@@ -48,7 +48,7 @@ class SharingRaceTest : public RegistryTest {
     v1::CreateSpecialistRequest req;
     req.set_parent("regions/north-east");
     *req.mutable_specialist() = s;
-    auto created = registry_->CreateSpecialist(req);
+    auto created = registry_->specialists().Create(req);
     EXPECT_TRUE(created.ok()) << created.status();
     return created.ok() ? *created : v1::Specialist();
   }
@@ -62,7 +62,7 @@ class SharingRaceTest : public RegistryTest {
     r->set_setting("primary");
     r->set_hours_per_week(hours);
     r->set_weeks(4);
-    auto created = registry_->CreateSupportRequest(req);
+    auto created = registry_->support_requests().Create(req);
     EXPECT_TRUE(created.ok()) << created.status();
     return created.ok() ? *created : v1::SupportRequest();
   }
@@ -80,7 +80,7 @@ class SharingRaceTest : public RegistryTest {
     c->set_hours_per_week(hours);
     *c->mutable_start_date() = request.start_date();
     *c->mutable_end_date() = sharing::PeriodEnd(request.start_date(), request.weeks());
-    auto commitment = registry_->CreateCapacityCommitment(commit);
+    auto commitment = registry_->commitments().Create(commit);
     EXPECT_TRUE(commitment.ok()) << commitment.status();
     v1::OfferSupportRequest offer;
     offer.set_name(request.name());
@@ -88,7 +88,7 @@ class SharingRaceTest : public RegistryTest {
     offer.mutable_offer()->set_specialist(provider.name());
     offer.mutable_offer()->set_provider_authority(provider.owning_authority());
     offer.mutable_offer()->set_hours_per_week(hours);
-    auto offered = registry_->OfferSupport(offer);
+    auto offered = registry_->offers().Offer(offer);
     EXPECT_TRUE(offered.ok()) << offered.status();
     return offered.ok() ? *offered : v1::SupportRequest();
   }
@@ -96,7 +96,7 @@ class SharingRaceTest : public RegistryTest {
   v1::SupportRequest Get(const std::string& name) {
     v1::GetSupportRequestRequest get;
     get.set_name(name);
-    auto got = registry_->GetSupportRequest(get);
+    auto got = registry_->support_requests().Get(get);
     EXPECT_TRUE(got.ok()) << got.status();
     return got.ok() ? *got : v1::SupportRequest();
   }
@@ -104,7 +104,7 @@ class SharingRaceTest : public RegistryTest {
   v1::Specialist GetSpec(const std::string& name) {
     v1::GetSpecialistRequest get;
     get.set_name(name);
-    auto got = registry_->GetSpecialist(get);
+    auto got = registry_->specialists().Get(get);
     EXPECT_TRUE(got.ok()) << got.status();
     return got.ok() ? *got : v1::Specialist();
   }
@@ -119,7 +119,7 @@ class SharingRaceTest : public RegistryTest {
       threads.emplace_back([&, i] {
         const v1::AcceptOfferRequest req = accept(i);
         start.arrive_and_wait();
-        results[i] = registry_->AcceptOffer(req);
+        results[i] = registry_->offers().Accept(req);
       });
     }
     for (std::thread& t : threads) t.join();
@@ -181,7 +181,7 @@ TEST_P(OneWinnerTest, ExactlyOneAcceptanceWinsTheHours) {
   v1::ListSpecialistsRequest list;
   list.set_parent("regions/north-east");
   list.set_page_size(1000);
-  auto listed = registry_->ListSpecialists(list);
+  auto listed = registry_->specialists().List(list);
   ASSERT_TRUE(listed.ok()) << listed.status();
   ASSERT_EQ(listed->specialists_size(), kRounds);
   for (const auto& s : listed->specialists()) {

@@ -8,7 +8,7 @@
 
 #include "services/registry/validation.h"
 
-namespace expertise::registry {
+namespace expertise::sampledata {
 namespace {
 
 TEST(SampleDataTest, SameSeedSameData) {
@@ -31,7 +31,7 @@ TEST(SampleDataTest, EveryRecordIsValidAndKeyedUniquely) {
     std::set<std::string> keys;
     for (const auto& s : GenerateSpecialists(region, options)) {
       FieldViolations v;
-      ValidateSpecialist(s, region, ReferenceData::Get(), options.now, "", &v);
+      registry::ValidateSpecialist(s, region, ReferenceData::Get(), options.now, "", &v);
       ASSERT_TRUE(v.empty()) << region.id << ": " << v.ToStatus();
       EXPECT_TRUE(keys.insert(s.external_id()).second);
       // Invented contacts only: reserved domains and Ofcom drama numbers.
@@ -66,4 +66,4 @@ TEST(SampleDataTest, RoleMixResemblesTheSector) {
 }
 
 }  // namespace
-}  // namespace expertise::registry
+}  // namespace expertise::sampledata

@@ -1,9 +1,4 @@
-// Registry::ImportSpecialists and the import read calls: the registry side
-// of the importer pipeline. Everything an import changes (records,
-// withdrawals, the import's own record, its rejects and the incremental
-// cursor) is one store transaction, so a crash or a failed policy never
-// leaves half an import behind, and a cursor is never saved ahead of the
-// records it covers.
+#include "services/registry/registry_imports.h"
 
 #include <set>
 #include <unordered_set>
@@ -11,13 +6,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
 #include "services/common/error_reasons.h"
 #include "services/common/errors.h"
 #include "services/common/status_macros.h"
 #include "services/registry/page_token.h"
-#include "services/registry/registry.h"
 #include "services/registry/store_metrics.h"
 #include "services/registry/validation.h"
 
@@ -80,35 +73,40 @@ void ValidateHeader(const v1::ImportHeader& h, const RegionInfo& region, const R
 
 }  // namespace
 
-absl::StatusOr<std::string> Registry::ParseImportName(const std::string& name, absl::string_view field) const {
+absl::StatusOr<std::string> RegistryImports::ParseImportName(const std::string& name,
+                                                             absl::string_view field) const {
+  const RegionInfo& region = core_.rules().region();
   std::vector<std::string> parts = absl::StrSplit(name, '/');
   if (parts.size() != 4 || parts[0] != "regions" || parts[2] != "imports" || parts[3].empty()) {
     return InvalidFieldError(std::string(field), "must be regions/{region}/imports/{import}");
   }
-  if (parts[1] != region_.id && parts[1] != "-") {
-    return WithReason(absl::NotFoundError(absl::StrCat(name, " is not in ", region_.resource_name())),
+  if (parts[1] != region.id && parts[1] != "-") {
+    return WithReason(absl::NotFoundError(absl::StrCat(name, " is not in ", region.resource_name())),
                       reasons::kRegionNotServed);
   }
   return parts[3];
 }
 
-absl::StatusOr<v1::Import> Registry::ImportSpecialists(ImportStream stream, const CallAccess& access) {
+absl::StatusOr<v1::Import> RegistryImports::Import(ImportStream stream, const CallAccess& access) {
+  const RecordRules& rules = core_.rules();
+  const RegionInfo& region = rules.region();
+  const RegistryOptions& options = rules.options();
   const v1::ImportHeader& header = stream.header;
-  RETURN_IF_ERROR(CheckParent(header.parent()));
+  RETURN_IF_ERROR(rules.CheckParent(header.parent()));
   FieldViolations header_violations;
-  ValidateHeader(header, region_, reference_, &header_violations);
-  if (stream.records.size() + stream.rejects.size() > static_cast<size_t>(options_.max_import_records)) {
-    header_violations.Add("batch", absl::StrCat("an import holds at most ", options_.max_import_records,
+  ValidateHeader(header, region, rules.reference(), &header_violations);
+  if (stream.records.size() + stream.rejects.size() > static_cast<size_t>(options.max_import_records)) {
+    header_violations.Add("batch", absl::StrCat("an import holds at most ", options.max_import_records,
                                                 " records; split the input"));
   }
   RETURN_IF_ERROR(header_violations.ToStatus("import header has invalid fields"));
   RETURN_IF_ERROR(access.CheckWrite(header.authority()));
 
-  const absl::Time now = clock_->Now();
-  WriteScope write_scope(this);
+  const absl::Time now = rules.Now();
+  RegistryCore::WriteScope write_scope(&core_);
   RETURN_IF_ERROR(write_scope.status());
   // Idempotency: an import id is used once; asking again returns the result.
-  ASSIGN_OR_RETURN(std::optional<v1::Import> previous, store_->GetImport(header.import_id()));
+  ASSIGN_OR_RETURN(std::optional<v1::Import> previous, core_.store().GetImport(header.import_id()));
   if (previous.has_value()) {
     if (previous->authority() != header.authority() || previous->source() != header.source()) {
       return WithReason(
@@ -122,7 +120,7 @@ absl::StatusOr<v1::Import> Registry::ImportSpecialists(ImportStream stream, cons
   }
   std::optional<v1::ImportCursor> stored_cursor;
   if (header.mode() == v1::IMPORT_MODE_INCREMENTAL) {
-    ASSIGN_OR_RETURN(stored_cursor, store_->GetImportCursor(header.authority(), header.source()));
+    ASSIGN_OR_RETURN(stored_cursor, core_.store().GetImportCursor(header.authority(), header.source()));
     const std::string current = stored_cursor ? stored_cursor->cursor() : "";
     if (current != header.expected_cursor()) {
       return WithReason(absl::FailedPreconditionError(absl::StrCat(
@@ -133,7 +131,7 @@ absl::StatusOr<v1::Import> Registry::ImportSpecialists(ImportStream stream, cons
   }
 
   v1::Import result;
-  result.set_name(absl::StrCat(region_.resource_name(), "/imports/", header.import_id()));
+  result.set_name(absl::StrCat(region.resource_name(), "/imports/", header.import_id()));
   result.set_authority(header.authority());
   result.set_source(header.source());
   result.set_mode(header.mode());
@@ -158,7 +156,7 @@ absl::StatusOr<v1::Import> Registry::ImportSpecialists(ImportStream stream, cons
   std::unordered_set<std::string> seen_ids;
   int created = 0, updated = 0, unchanged = 0;
   {
-    ReaderMutexLock lock(&mu_);
+    ReaderMutexLock lock(&core_.mu());
     std::set<std::string> new_ids;
     for (v1::ImportedRecord& imported : stream.records) {
       v1::Specialist& s = *imported.mutable_specialist();
@@ -179,7 +177,7 @@ absl::StatusOr<v1::Import> Registry::ImportSpecialists(ImportStream stream, cons
         continue;
       }
       FieldViolations v;
-      ValidateSpecialist(s, region_, reference_, now, "", &v);
+      ValidateSpecialist(s, region, rules.reference(), now, "", &v);
       if (!v.empty()) {
         const auto& first = v.violations().front();
         std::string message = first.description();
@@ -192,28 +190,19 @@ absl::StatusOr<v1::Import> Registry::ImportSpecialists(ImportStream stream, cons
                absl::StrCat("external id '", s.external_id(), "' repeats an earlier record of this import"));
         continue;
       }
-      auto record = std::make_shared<v1::Specialist>(WritableContent(s));
-      Normalize(record.get());
-      SpecialistPtr existing = index_.FindByKey(s.owning_authority(), s.source(), s.external_id());
-      if (existing) {
-        if (google::protobuf::util::MessageDifferencer::Equals(WritableContent(*record),
-                                                               WritableContent(*existing))) {
+      Upsert upsert = core_.PrepareUpsert(s, now, &new_ids);
+      switch (upsert.outcome) {
+        case Upsert::Outcome::kUnchanged:
           ++unchanged;
           continue;
-        }
-        record->set_name(existing->name());
-        ++updated;
-      } else {
-        std::string id;
-        do {
-          id = options_.id_generator();
-        } while (index_.Find(id) || new_ids.count(id));
-        new_ids.insert(id);
-        record->set_name(absl::StrCat(region_.resource_name(), "/specialists/", id));
-        ++created;
+        case Upsert::Outcome::kUpdated:
+          ++updated;
+          break;
+        case Upsert::Outcome::kCreated:
+          ++created;
+          break;
       }
-      Stamp(record.get(), existing.get(), now);
-      writes.push_back(std::move(record));
+      writes.push_back(std::move(upsert.record));
     }
 
     // Snapshot: whatever of this authority and source the export no longer
@@ -224,7 +213,7 @@ absl::StatusOr<v1::Import> Registry::ImportSpecialists(ImportStream stream, cons
       std::string after;
       while (more) {
         size_t total = 0;
-        std::vector<SpecialistPtr> page = index_.ListAfter(after, 1000, header.authority(), &more, &total);
+        std::vector<SpecialistPtr> page = core_.index().ListAfter(after, 1000, header.authority(), &more, &total);
         for (const SpecialistPtr& p : page) {
           after = SpecialistIdFromName(p->name());
           if (p->source() != header.source()) continue;
@@ -279,8 +268,8 @@ absl::StatusOr<v1::Import> Registry::ImportSpecialists(ImportStream stream, cons
     }
   }
   stream.records.clear();
-  if (rejects.size() > static_cast<size_t>(options_.max_stored_rejects)) {
-    rejects.resize(static_cast<size_t>(options_.max_stored_rejects));
+  if (rejects.size() > static_cast<size_t>(options.max_stored_rejects)) {
+    rejects.resize(static_cast<size_t>(options.max_stored_rejects));
   }
   result.set_stored_reject_count(static_cast<int32_t>(rejects.size()));
   *result.mutable_complete_time() = TimestampOf(now);
@@ -293,7 +282,7 @@ absl::StatusOr<v1::Import> Registry::ImportSpecialists(ImportStream stream, cons
   v1::ImportCursor cursor;
   if (result.state() != v1::Import::FAILED && header.mode() == v1::IMPORT_MODE_INCREMENTAL &&
       !stream.end.cursor().empty()) {
-    cursor.set_name(absl::StrCat(region_.resource_name(), "/importCursors/", header.authority(), ".",
+    cursor.set_name(absl::StrCat(region.resource_name(), "/importCursors/", header.authority(), ".",
                                  header.source()));
     cursor.set_cursor(stream.end.cursor());
     cursor.set_import(result.name());
@@ -302,26 +291,27 @@ absl::StatusOr<v1::Import> Registry::ImportSpecialists(ImportStream stream, cons
     import_write.cursor_authority = header.authority();
     import_write.cursor_source = header.source();
   }
-  RETURN_IF_ERROR(CommitAndPublish(std::move(writes), std::move(withdraw), std::move(import_write)));
+  RETURN_IF_ERROR(core_.CommitAndPublish(std::move(writes), std::move(withdraw), std::move(import_write)));
   CountImport(result);
   return result;
 }
 
-absl::StatusOr<v1::Import> Registry::GetImport(const v1::GetImportRequest& req,
-                                               const CallAccess& access) {
+absl::StatusOr<v1::Import> RegistryImports::Get(const v1::GetImportRequest& req,
+                                                const CallAccess& access) {
   ASSIGN_OR_RETURN(std::string id, ParseImportName(req.name(), "name"));
-  MutexLock write_lock(&write_mu_);
-  ASSIGN_OR_RETURN(std::optional<v1::Import> found, store_->GetImport(id));
+  MutexLock write_lock(&core_.write_mu());
+  ASSIGN_OR_RETURN(std::optional<v1::Import> found, core_.store().GetImport(id));
   // Another authority's import answers as one that does not exist.
   if (!found || !access.CheckWrite(found->authority()).ok()) return absl::NotFoundError(absl::StrCat(req.name(), " does not exist"));
   return *found;
 }
 
-absl::StatusOr<v1::ListImportRejectsResponse> Registry::ListImportRejects(
+absl::StatusOr<v1::ListImportRejectsResponse> RegistryImports::ListRejects(
     const v1::ListImportRejectsRequest& req, const CallAccess& access) {
   ASSIGN_OR_RETURN(std::string id, ParseImportName(req.parent(), "parent"));
   if (req.page_size() < 0) return InvalidFieldError("page_size", "must not be negative");
-  const int page_size = req.page_size() == 0 ? 100 : std::min(req.page_size(), options_.max_page_size);
+  const int page_size =
+      req.page_size() == 0 ? 100 : std::min(req.page_size(), core_.rules().options().max_page_size);
   int64_t offset = 0;
   const uint64_t fingerprint = RequestFingerprint(req);
   if (!req.page_token().empty()) {
@@ -331,12 +321,12 @@ absl::StatusOr<v1::ListImportRejectsResponse> Registry::ListImportRejects(
     }
     offset = static_cast<int64_t>(cursor.key);
   }
-  MutexLock write_lock(&write_mu_);
-  ASSIGN_OR_RETURN(std::optional<v1::Import> found, store_->GetImport(id));
+  MutexLock write_lock(&core_.write_mu());
+  ASSIGN_OR_RETURN(std::optional<v1::Import> found, core_.store().GetImport(id));
   if (!found || !access.CheckWrite(found->authority()).ok()) {
     return absl::NotFoundError(absl::StrCat(req.parent(), " does not exist"));
   }
-  ASSIGN_OR_RETURN(std::vector<v1::ImportReject> page, store_->ListImportRejects(id, offset, page_size + 1));
+  ASSIGN_OR_RETURN(std::vector<v1::ImportReject> page, core_.store().ListImportRejects(id, offset, page_size + 1));
   v1::ListImportRejectsResponse response;
   const bool more = page.size() > static_cast<size_t>(page_size);
   if (more) page.pop_back();
@@ -351,21 +341,22 @@ absl::StatusOr<v1::ListImportRejectsResponse> Registry::ListImportRejects(
   return response;
 }
 
-absl::StatusOr<v1::ImportCursor> Registry::GetImportCursor(const v1::GetImportCursorRequest& req,
+absl::StatusOr<v1::ImportCursor> RegistryImports::GetCursor(const v1::GetImportCursorRequest& req,
                                                            const CallAccess& access) {
+  const RegionInfo& region = core_.rules().region();
   std::vector<std::string> parts = absl::StrSplit(req.name(), '/');
   const size_t dot = parts.size() == 4 ? parts[3].find('.') : std::string::npos;
   if (parts.size() != 4 || parts[0] != "regions" || parts[2] != "importCursors" || dot == std::string::npos) {
     return InvalidFieldError("name", "must be regions/{region}/importCursors/{authority}.{source}");
   }
-  if (parts[1] != region_.id && parts[1] != "-") {
-    return WithReason(absl::NotFoundError(absl::StrCat(req.name(), " is not in ", region_.resource_name())),
+  if (parts[1] != region.id && parts[1] != "-") {
+    return WithReason(absl::NotFoundError(absl::StrCat(req.name(), " is not in ", region.resource_name())),
                       reasons::kRegionNotServed);
   }
   RETURN_IF_ERROR(access.CheckWrite(parts[3].substr(0, dot)));
-  MutexLock write_lock(&write_mu_);
+  MutexLock write_lock(&core_.write_mu());
   ASSIGN_OR_RETURN(std::optional<v1::ImportCursor> cursor,
-                   store_->GetImportCursor(parts[3].substr(0, dot), parts[3].substr(dot + 1)));
+                   core_.store().GetImportCursor(parts[3].substr(0, dot), parts[3].substr(dot + 1)));
   if (!cursor) return absl::NotFoundError(absl::StrCat(req.name(), " has no cursor yet"));
   return *cursor;
 }
