@@ -1,5 +1,4 @@
 #include "services/directory/directory_server.h"
-#include "services/directory/sharing_service.h"
 
 #include <cstdio>
 #include <memory>
@@ -9,6 +8,8 @@
 #include "services/server/server_runner.h"
 #include "services/directory/directory_service.h"
 #include "services/directory/region_map.h"
+#include "services/directory/region_pool.h"
+#include "services/directory/sharing_service.h"
 
 namespace expertise::directory {
 
@@ -51,13 +52,14 @@ int RunDirectoryServer(const DirectoryServerOptions& options) {
   }
   if (!server_security.ok()) return runner.Fail("security_setup_failed", server_security.status(), 2);
 
-  DirectoryOptions directory_options;
-  directory_options.regions = *regions;
-  directory_options.region_timeout = options.region_timeout;
-  directory_options.gate = server_security->gate.get();
-  directory_options.upstream = options.upstream;
-  DirectoryService service(std::move(directory_options));
-  DirectorySharingService sharing(&service);
+  RegionPoolOptions pool_options;
+  pool_options.regions = *regions;
+  pool_options.region_timeout = options.region_timeout;
+  pool_options.gate = server_security->gate.get();
+  pool_options.upstream = options.upstream;
+  const RegionPool pool(std::move(pool_options));
+  DirectoryService service(&pool);
+  DirectorySharingService sharing(&pool);
 
   // Metrics and the probe port; declared before the server, whose
   // interceptors point into it.
@@ -68,8 +70,8 @@ int RunDirectoryServer(const DirectoryServerOptions& options) {
   auto region_up_metric = observability.metrics().AddCallback(
       observability::MetricType::kGauge, "expertise_directory_region_up",
       "1 if the region answered the directory's last fan-out to it (1 before the first), else 0.",
-      {"region"}, [&service](std::vector<observability::Sample>* out) {
-        for (const auto& [region, up] : service.RegionsAnswering()) out->push_back({{region}, up ? 1.0 : 0.0});
+      {"region"}, [&pool](std::vector<observability::Sample>* out) {
+        for (const auto& [region, up] : pool.RegionsAnswering()) out->push_back({{region}, up ? 1.0 : 0.0});
       });
   if (!region_up_metric.ok()) {
     LogEvent(*log, spdlog::level::warn, "metric_not_registered",

@@ -13,53 +13,23 @@
 //     or a record's owning authority) are routed to that region's registry.
 //   - Reference data (taxonomy, authorities, regions) is answered locally.
 //
-// Nothing here blocks: every outbound call uses the callback API and the
-// call finishes from the last answer's callback.
-
-#include <atomic>
-#include <memory>
-#include <optional>
-#include <string>
-#include <vector>
-
-#include <grpcpp/grpcpp.h>
-
-#include "absl/time/time.h"
-#include "expertise/registry/v1/registry_service.grpc.pb.h"
-#include "expertise/registry/v1/sharing_service.grpc.pb.h"
-#include "services/common/clock.h"
-#include "services/directory/region_map.h"
-#include "services/security/grpc_security.h"
-
-namespace expertise::directory {
-
-inline constexpr char kDirectoryErrorDomain[] = "directory.expertise";
-
-// A status of the directory's own, with the directory's ErrorInfo domain.
-grpc::Status Error(const absl::Status& status);
-// A region's answer passed on, its message prefixed with the region's name.
-grpc::Status FromRegion(const std::string& region, const grpc::Status& status);
-
-struct DirectoryOptions {
-  std::vector<RegionEndpoint> regions;
-  // Longest wait for a region when the caller gives no tighter deadline.
-  absl::Duration region_timeout = absl::Seconds(5);
-  Clock* clock = nullptr;  // RealClock() when null
-  // Decides who each call is for; required. Not owned.
-  security::CallGate* gate = nullptr;
-  // How the directory reaches the registries (its own service identity);
-  // each call carries the caller it acts for (security::kOnBehalfOfKey).
-  security::ClientSecurityOptions upstream;
-};
-
+// Each handler is one Forwarder shape (forwarding.h); the merging is in
+// the gRPC-free plans of federation.h. Nothing here blocks.
+//
 // Security: every handler first obeys the CallGate's decision; registries
 // then apply the per-object rules to the caller the directory names, and
 // audit. The directory itself holds no data and no audit trail.
+
+#include "expertise/registry/v1/registry_service.grpc.pb.h"
+#include "services/directory/forwarding.h"
+#include "services/directory/region_pool.h"
+
+namespace expertise::directory {
+
 class DirectoryService final : public registry::v1::RegistryService::CallbackService {
  public:
-  // Creates one channel per region (connected lazily; keepalive on).
-  explicit DirectoryService(DirectoryOptions options);
-  ~DirectoryService() override;
+  // `pool` must outlive the service.
+  explicit DirectoryService(const RegionPool* pool) : pool_(pool), forward_(pool) {}
 
   grpc::ServerUnaryReactor* GetSpecialist(grpc::CallbackServerContext* ctx,
                                           const registry::v1::GetSpecialistRequest* request,
@@ -118,68 +88,14 @@ class DirectoryService final : public registry::v1::RegistryService::CallbackSer
       grpc::CallbackServerContext* ctx, const registry::v1::ListRegionStatusesRequest* request,
       registry::v1::ListRegionStatusesResponse* response) override;
 
-  // The configured regions' resource names, in order.
-  const std::vector<std::string>& region_names() const { return region_names_; }
-  // Each configured region's id and whether it answered the last fan-out
-  // that asked it (true until the first). Thread-safe; read by metrics.
-  std::vector<std::pair<std::string, bool>> RegionsAnswering() const {
-    std::vector<std::pair<std::string, bool>> out;
-    for (const auto& b : backends_) out.emplace_back(b->region->id, b->answering.load());
-    return out;
-  }
-
  private:
-  friend class DirectorySharingService;
-  struct Backend {
-    const RegionInfo* region;
-    std::string target;
-    std::shared_ptr<grpc::Channel> channel;
-    std::unique_ptr<registry::v1::RegistryService::Stub> stub;
-    std::unique_ptr<registry::v1::CapacitySharingService::Stub> sharing;
-    // Whether the last fan-out heard from the region: a change is logged
-    // once, not every query while a region is down.
-    std::atomic<bool> answering{true};
-  };
-  class ImportProxy;
+  // Answers from the directory's own reference data.
+  template <typename Response>
+  grpc::ServerUnaryReactor* AnswerLocally(grpc::CallbackServerContext* ctx,
+                                          const absl::StatusOr<Response>& answer, Response* response) const;
 
-  // The backend of a region given as any form FindRegion accepts; nullptr
-  // with *error set when unknown or not configured.
-  const Backend* BackendFor(const RegionInfo* region, const char* field, grpc::Status* error) const;
-  const Backend* BackendForParent(const std::string& parent, const char* field, grpc::Status* error) const;
-  // `regions/{region}/...` names.
-  const Backend* BackendForName(const std::string& name, const char* field, grpc::Status* error) const;
-  const Backend* BackendForAuthority(const std::string& code, const char* field, grpc::Status* error) const;
-  // A client context for a call made on behalf of `ctx`: cancellation
-  // propagated, deadline the caller's less a margin; for a fan-out
-  // (`fan_out`) also at most region_timeout. A routed call (a write, say)
-  // gets all the time the caller gave, so it is not cut short while the
-  // region may still commit it.
-  std::unique_ptr<grpc::ClientContext> ChildContext(grpc::CallbackServerContext* ctx, bool fan_out) const;
-  // Finishes and returns the call's reactor if the CallGate refused the
-  // call; nullptr if it may go ahead.
-  grpc::ServerUnaryReactor* RefuseIfDenied(grpc::CallbackServerContext* ctx) const;
-
-  // Forwards one unary call to `backend` and finishes with its answer; with
-  // no backend (the region could not be found) finishes with `error`.
-  // `keep_alive` holds a rewritten request until the call is done.
-  template <typename Request, typename Response, typename Invoke>
-  grpc::ServerUnaryReactor* Route(grpc::CallbackServerContext* ctx, const Backend* backend,
-                                  const grpc::Status& error, const Request* request, Response* response,
-                                  Invoke invoke, std::shared_ptr<const void> keep_alive = nullptr);
-  // Sends requests[i] (when set) to region i, and calls `done` once with
-  // every answer (nullptr for a region not asked or not answering, after
-  // logging why) and every region's status, or with the first error that is
-  // the caller's. With `not_found_is_an_answer`, NOT_FOUND means the region
-  // answered "not here" rather than that it is unreachable.
-  template <typename Request, typename Response, typename Invoke, typename Done>
-  void FanOut(grpc::CallbackServerContext* ctx, const char* method,
-              std::vector<std::optional<Request>> requests, Invoke invoke, Done done,
-              bool not_found_is_an_answer = false);
-
-  DirectoryOptions options_;
-  Clock* clock_;
-  std::vector<std::unique_ptr<Backend>> backends_;
-  std::vector<std::string> region_names_;
+  const RegionPool* const pool_;
+  const Forwarder forward_;
 };
 
 }  // namespace expertise::directory

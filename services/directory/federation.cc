@@ -65,6 +65,39 @@ std::vector<Candidate> TakePage(std::vector<Candidate> candidates, int page_size
   return candidates;
 }
 
+// One merged page of a national list or search: every answering region's
+// items (`items` of its answer), in (`key`, `name`) order, the first
+// `page_size` of them kept; regions asked that did not answer go into
+// `unreachable`. total_size counts matches in the regions that answered on
+// this page; regions already exhausted are not asked again, so later pages
+// may count fewer.
+template <typename Response, typename Request, typename Item, typename Key, typename Name>
+void MergePage(const std::vector<const Response*>& answers, const std::vector<std::optional<Request>>& requests,
+               const std::vector<std::string>& regions, int page_size, FederatedPager* pager,
+               const google::protobuf::RepeatedPtrField<Item>& (Response::*items)() const, Key key, Name name,
+               Response* out, google::protobuf::RepeatedPtrField<Item>* out_items) {
+  std::vector<Candidate> candidates;
+  std::vector<int> sizes(answers.size(), 0);
+  int64_t total = 0;
+  for (size_t r = 0; r < answers.size(); ++r) {
+    if (answers[r] == nullptr) {
+      if (requests[r].has_value()) out->add_unreachable(regions[r]);
+      continue;
+    }
+    total += answers[r]->total_size();
+    const auto& region_items = (answers[r]->*items)();
+    sizes[r] = region_items.size();
+    for (int i = 0; i < region_items.size(); ++i) {
+      candidates.push_back({key(region_items[i]), &name(region_items[i]), r, i});
+    }
+  }
+  for (const Candidate& c : TakePage(std::move(candidates), page_size, answers, sizes, pager)) {
+    *out_items->Add() = (answers[c.region]->*items)()[c.index];
+  }
+  out->set_total_size(static_cast<int32_t>(std::min<int64_t>(total, INT32_MAX)));
+  out->set_next_page_token(pager->NextToken());
+}
+
 }  // namespace
 
 MergeOrder EffectiveOrder(const v1::SearchSpecialistsRequest& request) {
@@ -127,29 +160,10 @@ absl::StatusOr<FederatedSearch> FederatedSearch::Begin(const v1::SearchSpecialis
 v1::SearchSpecialistsResponse FederatedSearch::Merge(
     const std::vector<const v1::SearchSpecialistsResponse*>& answers) {
   v1::SearchSpecialistsResponse out;
-  std::vector<Candidate> candidates;
-  std::vector<int> sizes(answers.size(), 0);
-  int64_t total = 0;
-  for (size_t r = 0; r < answers.size(); ++r) {
-    if (answers[r] == nullptr) {
-      if (requests_[r].has_value()) out.add_unreachable(regions_[r]);
-      continue;
-    }
-    total += answers[r]->total_size();
-    sizes[r] = answers[r]->results_size();
-    for (int i = 0; i < answers[r]->results_size(); ++i) {
-      const v1::SearchResult& result = answers[r]->results(i);
-      candidates.push_back({SortKey(order_, result), &result.specialist().name(), r, i});
-    }
-  }
-  for (const Candidate& c : TakePage(std::move(candidates), page_size_, answers, sizes, &pager_)) {
-    *out.add_results() = answers[c.region]->results(c.index);
-  }
-  // total_size counts matches in the regions that answered on this page;
-  // regions already exhausted are not asked again, so later pages may
-  // count fewer.
-  out.set_total_size(static_cast<int32_t>(std::min<int64_t>(total, INT32_MAX)));
-  out.set_next_page_token(pager_.NextToken());
+  MergePage(answers, requests_, regions_, page_size_, &pager_, &v1::SearchSpecialistsResponse::results,
+            [this](const v1::SearchResult& r) { return SortKey(order_, r); },
+            [](const v1::SearchResult& r) -> const std::string& { return r.specialist().name(); }, &out,
+            out.mutable_results());
   return out;
 }
 
@@ -181,28 +195,11 @@ absl::StatusOr<FederatedList> FederatedList::Begin(const v1::ListSpecialistsRequ
   return list;
 }
 
-v1::ListSpecialistsResponse FederatedList::Merge(
-    const std::vector<const v1::ListSpecialistsResponse*>& answers) {
+v1::ListSpecialistsResponse FederatedList::Merge(const std::vector<const v1::ListSpecialistsResponse*>& answers) {
   v1::ListSpecialistsResponse out;
-  std::vector<Candidate> candidates;
-  std::vector<int> sizes(answers.size(), 0);
-  int64_t total = 0;
-  for (size_t r = 0; r < answers.size(); ++r) {
-    if (answers[r] == nullptr) {
-      if (requests_[r].has_value()) out.add_unreachable(regions_[r]);
-      continue;
-    }
-    total += answers[r]->total_size();
-    sizes[r] = answers[r]->specialists_size();
-    for (int i = 0; i < answers[r]->specialists_size(); ++i) {
-      candidates.push_back({0, &answers[r]->specialists(i).name(), r, i});
-    }
-  }
-  for (const Candidate& c : TakePage(std::move(candidates), page_size_, answers, sizes, &pager_)) {
-    *out.add_specialists() = answers[c.region]->specialists(c.index);
-  }
-  out.set_total_size(static_cast<int32_t>(std::min<int64_t>(total, INT32_MAX)));
-  out.set_next_page_token(pager_.NextToken());
+  MergePage(answers, requests_, regions_, page_size_, &pager_, &v1::ListSpecialistsResponse::specialists,
+            [](const v1::Specialist&) { return 0.0; },
+            [](const v1::Specialist& s) -> const std::string& { return s.name(); }, &out, out.mutable_specialists());
   return out;
 }
 

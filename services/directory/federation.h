@@ -42,6 +42,11 @@ struct RegionCall {
 // A national search (parent `regions/-`) in progress.
 class FederatedSearch {
  public:
+  using Request = v1::SearchSpecialistsRequest;
+  using Response = v1::SearchSpecialistsResponse;
+  // A search no region answered has nothing partial to give (AIP-217).
+  static constexpr bool kNoAnswerIsAnError = true;
+
   // Validates the paging fields of `request` (the regions validate the
   // rest) and prepares one request per region. `regions`: the directory's
   // region resource names, in order; `now` fixes the capacity day of a new
@@ -76,6 +81,10 @@ class FederatedSearch {
 // order, paged the same way.
 class FederatedList {
  public:
+  using Request = v1::ListSpecialistsRequest;
+  using Response = v1::ListSpecialistsResponse;
+  static constexpr bool kNoAnswerIsAnError = true;
+
   static absl::StatusOr<FederatedList> Begin(const v1::ListSpecialistsRequest& request,
                                              const std::vector<std::string>& regions);
   const std::optional<v1::ListSpecialistsRequest>& request(size_t region) const {
@@ -106,6 +115,27 @@ v1::GetCapacitySummaryRequest RegionCapacityRequest(const v1::GetCapacitySummary
 v1::CapacitySummary MergeCapacity(const v1::GetCapacitySummaryRequest& region_request,
                                   const std::vector<std::string>& regions,
                                   const std::vector<const v1::CapacitySummary*>& answers);
+
+// A national capacity summary: every region gets RegionCapacityRequest,
+// and MergeCapacity joins the answers.
+class FederatedCapacity {
+ public:
+  using Request = v1::GetCapacitySummaryRequest;
+  using Response = v1::CapacitySummary;
+  static constexpr bool kNoAnswerIsAnError = true;
+
+  FederatedCapacity(const v1::GetCapacitySummaryRequest& request, std::vector<std::string> regions,
+                    absl::Time now)
+      : region_request_(RegionCapacityRequest(request, now)), regions_(std::move(regions)) {}
+  std::optional<v1::GetCapacitySummaryRequest> request(size_t) const { return region_request_; }
+  v1::CapacitySummary Merge(const std::vector<const v1::CapacitySummary*>& answers) const {
+    return MergeCapacity(region_request_, regions_, answers);
+  }
+
+ private:
+  v1::GetCapacitySummaryRequest region_request_;
+  std::vector<std::string> regions_;
+};
 
 // Whether a region's error is the caller's doing (the same request would
 // fail in every region), so the directory returns it instead of calling

@@ -1,33 +1,33 @@
 #ifndef EXPERTISE_SERVICES_DIRECTORY_SHARING_SERVICE_H_
 #define EXPERTISE_SERVICES_DIRECTORY_SHARING_SERVICE_H_
 
-// Capacity sharing across regions, at the directory. Single-region calls
-// are routed to the region named in the request; `regions/-` reports and
-// lists fan out and merge (regions that do not answer are `unreachable`).
-// Steps that span two regions are carried here, each half idempotent so a
-// retry after an unknown outcome is safe:
-//   - OfferSupport: the OFFERED commitment on the provider's specialist
-//     (its id derived from the request and specialist), then the offer on the
-//     request;
-//   - AcceptOffer: the commitment confirmed in the provider's region (the
-//     atomic, race-deciding step), then the acceptance recorded in the
-//     requester's region (with the caller's request_id both times);
-//   - Withdraw/Complete: the request first, then the commitment released.
-// These steps block on the registries, so they run on the directory's own
-// executor threads, never on gRPC's.
+// Capacity sharing across regions, at the directory. Each handler takes one
+// shape:
+//   - routed to the region named in the request (Forwarder::Route);
+//   - a `regions/-` report fanned out and merged by a gRPC-free plan
+//     (sharing_federation.h);
+//   - a step spanning regions (offer, accept, decline, withdraw, complete,
+//     escalate; the national listing and suggestions), carried by the
+//     gRPC-free CrossRegionSharing over GrpcRegionClients. Those steps
+//     block on the registries, so they run on the service's own executor
+//     threads, never on gRPC's.
 
+#include <functional>
 #include <memory>
 
+#include "absl/status/statusor.h"
 #include "expertise/registry/v1/sharing_service.grpc.pb.h"
 #include "services/common/executor.h"
-#include "services/directory/directory_service.h"
+#include "services/directory/cross_region_sharing.h"
+#include "services/directory/forwarding.h"
+#include "services/directory/region_pool.h"
 
 namespace expertise::directory {
 
 class DirectorySharingService final : public registry::v1::CapacitySharingService::CallbackService {
  public:
-  // `directory` must outlive this service.
-  explicit DirectorySharingService(const DirectoryService* directory, size_t threads = 8);
+  // `pool` must outlive this service.
+  explicit DirectorySharingService(const RegionPool* pool, size_t threads = 8);
   ~DirectorySharingService() override;
 
   grpc::ServerUnaryReactor* CreateSupportRequest(
@@ -79,26 +79,19 @@ class DirectorySharingService final : public registry::v1::CapacitySharingServic
       grpc::CallbackServerContext* ctx, const registry::v1::WatchCapacityRequest* request) override;
 
  private:
-  class MergedWatch;
-  using Backend = DirectoryService::Backend;
-  // Refuses per the CallGate, else runs `work` on the executor and finishes
-  // with its status.
-  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* ctx,
-                                std::function<grpc::Status()> work);
-  // A backend by region resource name/part of a name; null with *error set.
-  const Backend* ForName(const std::string& name, const char* field, grpc::Status* error) const;
-  const Backend* ForParent(const std::string& parent, const char* field, grpc::Status* error) const;
-  std::unique_ptr<grpc::ClientContext> Child(grpc::CallbackServerContext* ctx, bool fan_out) const;
-  // Replaces a request named in any region (`regions/-/supportRequests/{id}`)
-  // by its full name, asking every region; other names stay as they are.
-  grpc::Status Resolve(grpc::CallbackServerContext* ctx, std::string* name) const;
-  // Calls `call(backend, context, &responses[i])` on every region at once and
-  // waits; statuses[i] per region.
-  template <typename Response, typename Call>
-  void FanOut(grpc::CallbackServerContext* ctx, Call call, std::vector<Response>* responses,
-              std::vector<grpc::Status>* statuses) const;
+  // Refuses per the CallGate, else runs `step` on the executor with the
+  // regions as seen for this call, and finishes with its outcome.
+  template <typename Response>
+  grpc::ServerUnaryReactor* Step(grpc::CallbackServerContext* ctx, Response* response,
+                                 std::function<absl::StatusOr<Response>(CrossRegionSharing&)> step);
+  // Every region's suggestions for a support request (on the executor).
+  absl::StatusOr<registry::v1::SuggestProvidersResponse> SuggestEverywhere(
+      grpc::CallbackServerContext* ctx, CrossRegionSharing& sharing,
+      const registry::v1::SuggestProvidersRequest& request) const;
+  std::vector<const RegionInfo*> Regions() const;
 
-  const DirectoryService* const directory_;
+  const RegionPool* const pool_;
+  const Forwarder forward_;
   Executor executor_;
 };
 

@@ -33,7 +33,9 @@ grpc::Status ToGrpcStatus(const absl::Status& status, std::string_view domain) {
     info.ParseFromString(std::string(*payload));
   }
   if (info.reason().empty()) info.set_reason(CodeName(status.code()));
-  info.set_domain(std::string(domain));
+  // A status received from another service (FromGrpcStatus) and passed on
+  // keeps the domain of the service that decided it.
+  if (info.domain().empty()) info.set_domain(std::string(domain));
   rpc_status.add_details()->PackFrom(info);
 
   if (auto payload = status.GetPayload(kBadRequestTypeUrl)) {

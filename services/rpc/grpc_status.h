@@ -13,7 +13,9 @@ namespace expertise {
 
 // Converts `status` to a grpc::Status whose details are a google.rpc.Status
 // holding an ErrorInfo (always, per AIP-193: reason from the payload, or the
-// code's name) in `domain`, and a BadRequest when the status carries one.
+// code's name) in `domain` (unless the payload names its own: a status
+// passed on from another service), and a BadRequest when the status
+// carries one.
 grpc::Status ToGrpcStatus(const absl::Status& status, std::string_view domain);
 
 // Converts a grpc::Status received from a server back to absl::Status,

@@ -67,7 +67,7 @@ class DirectoryTest : public ::testing::Test {
     int seed = 11;
     for (const char* id : kRegions) {
       const RegionInfo* region = ReferenceData::Get().FindRegion(id);
-      auto generated = registry::GenerateSpecialists(*region, {.count = per_region, .seed = static_cast<uint64_t>(seed++)});
+      auto generated = sampledata::GenerateSpecialists(*region, {.count = per_region, .seed = static_cast<uint64_t>(seed++)});
       for (size_t start = 0; start < generated.size(); start += 500) {
         v1::BatchUpsertSpecialistsRequest batch;
         batch.set_parent("regions/-");
@@ -223,7 +223,7 @@ TEST_F(DirectoryTest, WritesAndImportsAreRoutedToTheOwningRegion) {
   auto stub = v1::RegistryService::NewStub(
       testing::ChannelAs(directory_->address(), "coordinator/E12000003"));
   const RegionInfo* yorkshire = ReferenceData::Get().FindRegion("yorkshire-and-the-humber");
-  auto generated = registry::GenerateSpecialists(*yorkshire, {.count = 3, .seed = 3});
+  auto generated = sampledata::GenerateSpecialists(*yorkshire, {.count = 3, .seed = 3});
   // Create with parent regions/-: the authority decides.
   v1::CreateSpecialistRequest create;
   create.set_parent("regions/-");
@@ -274,7 +274,7 @@ TEST_F(DirectoryTest, WritesAndImportsAreRoutedToTheOwningRegion) {
     v1::BatchUpsertSpecialistsRequest batch;
     batch.set_parent("regions/-");
     *batch.add_specialists() = generated[1];
-    *batch.add_specialists() = registry::GenerateSpecialists(*north_east, {.count = 1, .seed = 4})[0];
+    *batch.add_specialists() = sampledata::GenerateSpecialists(*north_east, {.count = 1, .seed = 4})[0];
     grpc::ClientContext ctx;
     v1::BatchUpsertSpecialistsResponse response;
     grpc::Status status = stub->BatchUpsertSpecialists(&ctx, batch, &response);

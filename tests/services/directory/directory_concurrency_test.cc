@@ -72,8 +72,8 @@ std::unique_ptr<InProcessRegistry> StartRegistry(const std::string& region_id, c
   const RegionInfo* region = ReferenceData::Get().FindRegion(region_id);
   rv1::BatchUpsertSpecialistsRequest batch;
   batch.set_parent(region->resource_name());
-  for (auto& s : registry::GenerateSpecialists(*region, {.count = count, .seed = 9})) *batch.add_specialists() = s;
-  EXPECT_TRUE((*opened)->BatchUpsertSpecialists(batch).ok());
+  for (auto& s : sampledata::GenerateSpecialists(*region, {.count = count, .seed = 9})) *batch.add_specialists() = s;
+  EXPECT_TRUE((*opened)->specialists().BatchUpsert(batch).ok());
   r->service->SetRegistry(*std::move(opened), r->audit.get());
   grpc::ServerBuilder builder;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &r->port);
@@ -88,7 +88,7 @@ TEST(DirectoryConcurrencyTest, ManyCallersWhileARegionGoesAway) {
   testing::TempDir dir;
   const std::vector<std::string> ids = {"north-east", "north-west", "yorkshire-and-the-humber"};
   std::vector<std::unique_ptr<InProcessRegistry>> registries;
-  DirectoryOptions options;
+  RegionPoolOptions options;
   options.region_timeout = absl::Seconds(2);
   for (const std::string& id : ids) {
     registries.push_back(StartRegistry(id, dir.File(id + ".db"), 300));
@@ -97,7 +97,8 @@ TEST(DirectoryConcurrencyTest, ManyCallersWhileARegionGoesAway) {
   std::unique_ptr<security::CallGate> gate = NewGate();
   options.gate = gate.get();
   options.upstream.token = testing::TokenFor("service/directory");
-  DirectoryService directory(options);
+  const RegionPool pool(options);
+  DirectoryService directory(&pool);
   int port = 0;
   grpc::ServerBuilder builder;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);

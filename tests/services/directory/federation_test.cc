@@ -49,17 +49,17 @@ class FederationTest : public ::testing::Test {
       ASSERT_TRUE(store.ok()) << store.status();
       auto opened = Registry::Open({.region = id, .clock = clock_}, *std::move(store));
       ASSERT_TRUE(opened.ok()) << opened.status();
-      registry::SampleOptions options;
+      sampledata::SampleOptions options;
       options.count = 400;
       options.seed = seed++;
       options.now = kNow;
       v1::BatchUpsertSpecialistsRequest batch;
       batch.set_parent(region->resource_name());
       int in_batch = 0;
-      for (auto& s : registry::GenerateSpecialists(*region, options)) {
+      for (auto& s : sampledata::GenerateSpecialists(*region, options)) {
         *batch.add_specialists() = std::move(s);
         if (++in_batch == 200) {
-          ASSERT_TRUE((*opened)->BatchUpsertSpecialists(batch).ok());
+          ASSERT_TRUE((*opened)->specialists().BatchUpsert(batch).ok());
           batch.clear_specialists();
           in_batch = 0;
         }
@@ -91,7 +91,7 @@ class FederationTest : public ::testing::Test {
       std::vector<const v1::SearchSpecialistsResponse*> pointers(regions_->size(), nullptr);
       for (size_t r = 0; r < regions_->size(); ++r) {
         if (!search->request(r).has_value() || down(page, r)) continue;
-        auto answer = (*registries_)[r]->SearchSpecialists(*search->request(r));
+        auto answer = (*registries_)[r]->queries().Search(*search->request(r));
         EXPECT_TRUE(answer.ok()) << answer.status();
         answers[r] = *answer;
         pointers[r] = &answers[r];
@@ -120,7 +120,7 @@ class FederationTest : public ::testing::Test {
       one.clear_page_token();
       *one.mutable_available_on() = Today();
       while (true) {
-        auto page = (*registries_)[r]->SearchSpecialists(one);
+        auto page = (*registries_)[r]->queries().Search(one);
         EXPECT_TRUE(page.ok()) << page.status();
         for (const auto& result : page->results()) all.push_back(result);
         if (page->next_page_token().empty()) break;
@@ -264,7 +264,7 @@ TEST_F(FederationTest, PagesKeepTheFirstPagesCapacityDay) {
   std::vector<v1::SearchSpecialistsResponse> answers(regions_->size());
   std::vector<const v1::SearchSpecialistsResponse*> pointers;
   for (size_t r = 0; r < regions_->size(); ++r) {
-    answers[r] = *(*registries_)[r]->SearchSpecialists(*first->request(r));
+    answers[r] = *(*registries_)[r]->queries().Search(*first->request(r));
     pointers.push_back(&answers[r]);
   }
   request.set_page_token(first->Merge(pointers).next_page_token());
@@ -292,7 +292,7 @@ TEST_P(FederatedBadRequestTest, IsRefusedNamingTheField) {
   std::vector<v1::SearchSpecialistsResponse> answers(regions_->size());
   std::vector<const v1::SearchSpecialistsResponse*> pointers;
   for (size_t r = 0; r < regions_->size(); ++r) {
-    answers[r] = *(*registries_)[r]->SearchSpecialists(*first->request(r));
+    answers[r] = *(*registries_)[r]->queries().Search(*first->request(r));
     pointers.push_back(&answers[r]);
   }
   request.set_page_token(first->Merge(pointers).next_page_token());
@@ -354,7 +354,7 @@ TEST_F(FederationTest, NationalListWalksEveryRecordOnceInNameOrder) {
     v1::ListSpecialistsRequest one;
     one.set_parent("regions/-");
     one.set_page_size(1000);
-    auto page = registry->ListSpecialists(one);
+    auto page = registry->specialists().List(one);
     ASSERT_TRUE(page.ok());
     ASSERT_TRUE(page->next_page_token().empty());
     for (const auto& s : page->specialists()) expected.push_back(s.name());
@@ -372,7 +372,7 @@ TEST_F(FederationTest, NationalListWalksEveryRecordOnceInNameOrder) {
     std::vector<const v1::ListSpecialistsResponse*> pointers(regions_->size(), nullptr);
     for (size_t r = 0; r < regions_->size(); ++r) {
       if (!list->request(r)) continue;
-      auto answer = (*registries_)[r]->ListSpecialists(*list->request(r));
+      auto answer = (*registries_)[r]->specialists().List(*list->request(r));
       ASSERT_TRUE(answer.ok()) << answer.status();
       answers[r] = *answer;
       pointers[r] = &answers[r];

@@ -47,5 +47,21 @@ TEST(GrpcStatusTest, BadRequestTravelsAndComesBack) {
   EXPECT_EQ(ErrorReason(back), "INVALID_FIELDS");
 }
 
+// The directory passes a region's refusal on through gRPC-free code: the
+// caller still learns which service decided, and why.
+TEST(GrpcStatusTest, AStatusPassedOnKeepsTheDomainThatDecidedIt) {
+  grpc::Status from_region = ToGrpcStatus(
+      WithReason(absl::FailedPreconditionError("no hours left"), "INSUFFICIENT_CAPACITY"), "registry.expertise");
+  grpc::Status passed_on = ToGrpcStatus(FromGrpcStatus(from_region), "directory.expertise");
+  EXPECT_EQ(passed_on.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(passed_on.error_message(), "no hours left");
+  google::rpc::Status details = Details(passed_on);
+  ASSERT_EQ(details.details_size(), 1);
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(details.details(0).UnpackTo(&info));
+  EXPECT_EQ(info.reason(), "INSUFFICIENT_CAPACITY");
+  EXPECT_EQ(info.domain(), "registry.expertise");
+}
+
 }  // namespace
 }  // namespace expertise
