@@ -22,7 +22,8 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 build=$root/build/fuzz
 corpus_root=$root/tests/fuzz/corpus
-all_targets=(csv openreferral fhir record_decoder runner_frame)
+# Every target with a corpus folder: the host's and each importer's.
+mapfile -t all_targets < <(cd "$corpus_root" && ls -d -- */ | sed 's|/$||')
 
 fuzz_seconds=${FUZZ_SECONDS:-30}
 cc=${FUZZ_CC:-clang-14}
