@@ -16,7 +16,7 @@ packages=(
   # metrics registry and text exposition (prometheus-cpp core), the one HTTP server
   # (cpp-httplib: /metrics today, the portal and JSON API next), UTF-8 checks for the
   # plugin SDK (utfcpp, header-only)
-  prometheus-cpp-dev libcpp-httplib-dev libutfcpp-dev
+  prometheus-cpp-dev libcpp-httplib-dev libutfcpp-dev libre2-dev
   # importer sandbox: bubblewrap (namespaces) and libseccomp (syscall filter);
   # OpenSSL: SHA-256 (plugin hashes, API keys, audit chain); the openssl tool makes the
   # development CA and certificates (deploy/tls/make-dev-certs.sh)

@@ -134,7 +134,8 @@ std::string QuoteIfNeeded(std::string value) {
 
 std::string CsvField(std::string_view text) {
   std::string value;
-  if (StartsLikeAFormula(text)) value = "'";
+  value.reserve(text.size() + 1);
+  if (StartsLikeAFormula(text)) value.push_back('\'');
   value.append(text);
   return QuoteIfNeeded(std::move(value));
 }

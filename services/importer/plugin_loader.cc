@@ -3,7 +3,7 @@
 #include <dlfcn.h>
 
 #include <cstring>
-#include <regex>
+#include <string_view>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -19,6 +19,17 @@ constexpr size_t kSpecSizeV1_0 = sizeof(expertise_plugin_spec);
 
 bool SafeString(const char* s, size_t max_len) {
   return s != nullptr && ::strnlen(s, max_len + 1) <= max_len;
+}
+
+// [a-z][a-z0-9_]{0,max_len-1}: a plugin or config key name. `s` is a
+// SafeString of at most max_len bytes.
+bool IsLowerSnakeName(const char* s, size_t max_len) {
+  const std::string_view name(s);
+  if (name.empty() || name.size() > max_len || name[0] < 'a' || name[0] > 'z') return false;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -66,8 +77,7 @@ absl::Status ValidateInfo(const expertise_plugin_info* info, const std::string& 
     return absl::InvalidArgumentError(absl::StrCat(path, ": info block is ", info->struct_size,
                                                    " bytes, ABI 1.0 needs at least ", kInfoSizeV1_0));
   }
-  static const std::regex kName("[a-z][a-z0-9_]{0,31}");
-  if (!SafeString(info->name, 32) || !std::regex_match(info->name, kName)) {
+  if (!SafeString(info->name, 32) || !IsLowerSnakeName(info->name, 32)) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": plugin name must match [a-z][a-z0-9_]{0,31}"));
   }
   if (!SafeString(info->version, 64) || info->version[0] == '\0') {
@@ -82,8 +92,7 @@ absl::Status ValidateInfo(const expertise_plugin_info* info, const std::string& 
   for (size_t i = 0; i < info->n_config_keys; ++i) {
     const expertise_config_key& key = info->config_keys[i];
     const std::string where = absl::StrCat(path, ": config key #", i);
-    static const std::regex kKey("[a-z][a-z0-9_]{0,63}");
-    if (!SafeString(key.name, 64) || !std::regex_match(key.name, kKey)) {
+    if (!SafeString(key.name, 64) || !IsLowerSnakeName(key.name, 64)) {
       return absl::InvalidArgumentError(absl::StrCat(where, ": name must be lower_snake_case"));
     }
     if (ConfigTypeName(key.type)[0] == '\0') {

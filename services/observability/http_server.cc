@@ -11,8 +11,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <memory>
 #include <exception>
-#include <regex>
 #include <set>
 
 #include <httplib.h>
@@ -20,6 +20,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "re2/re2.h"
 #include "absl/strings/str_join.h"
 #include "services/common/logging.h"
 #include "services/common/mutex.h"
@@ -268,7 +269,9 @@ void DrainBriefly(int fd) {
 
 struct HttpServer::Route {
   std::string method;
-  std::regex pattern;
+  // The path pattern as RE2 reads it (httplib matches the same pattern as an
+  // ECMAScript std::regex; for paths the two agree).
+  std::shared_ptr<const re2::RE2> pattern;
 };
 
 // httplib::Server processing each accepted socket through ConnectionStream,
@@ -374,8 +377,12 @@ absl::Status HttpServer::Handle(std::string_view method, const std::string& path
   } else {
     return absl::InvalidArgumentError(absl::StrCat("HTTP method '", ToAbsl(method), "' cannot be routed"));
   }
+  auto pattern = std::make_shared<const re2::RE2>(path_pattern, re2::RE2::Quiet);
+  if (!pattern->ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("path pattern '", path_pattern, "': ", pattern->error()));
+  }
   try {
-    Route route{std::string(method), std::regex(path_pattern)};
+    Route route{std::string(method), std::move(pattern)};
     (server_.get()->*add)(path_pattern, std::move(handler));
     routes_.push_back(std::move(route));
   } catch (const std::exception& e) {
@@ -402,7 +409,7 @@ absl::Status HttpServer::Start() {
   server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     std::set<std::string> allowed;
     for (const Route& route : routes_) {
-      if (!std::regex_match(req.path, route.pattern)) continue;
+      if (!re2::RE2::FullMatch(req.path, *route.pattern)) continue;
       if (route.method == req.method) return httplib::Server::HandlerResponse::Unhandled;
       allowed.insert(route.method);
     }

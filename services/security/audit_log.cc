@@ -234,8 +234,8 @@ absl::StatusOr<ScanResult> Scan(int fd, off_t end, const std::string& path, bool
 }
 
 absl::Status FsyncParentDir(const std::string& path) {
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  const std::string dir = parent.empty() ? std::string(".") : parent.string();
   ScopedFd fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd.get() < 0 || fsync(fd.get()) != 0) {
     return Unavailable(absl::StrCat("sync directory ", dir, ": ", ErrnoText(errno)));

@@ -4,19 +4,19 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include <google/protobuf/util/message_differencer.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "services/sampledata/sample_data.h"
 
-namespace expertise::registry {
+namespace expertise::sampledata {
 namespace {
 
 using nlohmann::json;
@@ -184,10 +184,11 @@ TEST(SampleFormatsTest, Csv) {
   std::map<std::string, size_t> at;
   for (size_t i = 0; i < header.size(); ++i) at[header[i]] = i;
 
-  const std::regex uk_date(R"(\d\d/\d\d/\d{4})");
-  const std::regex iso_date(R"(\d{4}-\d\d-\d\d)");
-  const std::regex rfc3339(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)");
-  const std::regex uk_date_time(R"(\d\d/\d\d/\d{4} \d\d:\d\d)");
+  // gtest's regular expressions (POSIX extended: no \d).
+  const auto uk_date = ::testing::MatchesRegex("[0-9]{2}/[0-9]{2}/[0-9]{4}");
+  const auto iso_date = ::testing::MatchesRegex("[0-9]{4}-[0-9]{2}-[0-9]{2}");
+  const auto rfc3339 = ::testing::MatchesRegex("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z");
+  const auto uk_date_time = ::testing::MatchesRegex("[0-9]{2}/[0-9]{2}/[0-9]{4} [0-9]{2}:[0-9]{2}");
   const std::set<std::string> employer_types = {"local_authority", "nhs", "school_or_trust",
                                                 "independent_or_voluntary"};
   const std::set<std::string> visibilities = {"own_authority", "region", "national"};
@@ -212,13 +213,13 @@ TEST(SampleFormatsTest, Csv) {
         << cell("delivery_modes");
     EXPECT_TRUE(cell("accepting_external_requests") == "yes" ||
                 cell("accepting_external_requests") == "no");
-    EXPECT_TRUE(std::regex_match(cell("next_available_date"), uk_date)) << cell("next_available_date");
-    EXPECT_TRUE(std::regex_match(cell("last_verified"), rfc3339)) << cell("last_verified");
-    EXPECT_TRUE(std::regex_match(cell("updated_at"), uk_date_time)) << cell("updated_at");
+    EXPECT_THAT(cell("next_available_date"), uk_date);
+    EXPECT_THAT(cell("last_verified"), rfc3339);
+    EXPECT_THAT(cell("updated_at"), uk_date_time);
     if (!cell("valid_from").empty()) {
       ++term_time;
-      EXPECT_TRUE(std::regex_match(cell("valid_from"), iso_date)) << cell("valid_from");
-      EXPECT_TRUE(std::regex_match(cell("valid_to"), uk_date)) << cell("valid_to");
+      EXPECT_THAT(cell("valid_from"), iso_date);
+      EXPECT_THAT(cell("valid_to"), uk_date);
     }
     EXPECT_EQ(cell("latitude").empty(), !s.has_base_location());
     if (s.has_base_location()) {
@@ -258,13 +259,13 @@ TEST(SampleFormatsTest, OpenReferral) {
   EXPECT_EQ(page["last_page"], true);
   ASSERT_EQ(page["contents"].size(), static_cast<size_t>(kCount));
   ExpectNoForbiddenKeys(page, "");
-  const std::regex uuid("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+  const auto uuid = ::testing::MatchesRegex("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
   std::set<std::string> ids;
   for (size_t i = 0; i < page["contents"].size(); ++i) {
     const json& service = page["contents"][i];
     const Specialist& s = Bolton()[i];
     const std::string id = service["id"];
-    EXPECT_TRUE(std::regex_match(id, uuid)) << id;
+    EXPECT_THAT(id, uuid);
     EXPECT_TRUE(ids.insert(id).second) << id;
     EXPECT_EQ(service["name"], s.display_name());
     EXPECT_EQ(service["status"], "active");
@@ -417,4 +418,4 @@ TEST(SampleFormatsTest, Fhir) {
 }
 
 }  // namespace
-}  // namespace expertise::registry
+}  // namespace expertise::sampledata

@@ -83,7 +83,9 @@ TEST_P(MethodTableTest, Decides) {
   absl::Status status =
       policy.CheckMethod(&caller, "/expertise.registry.v1.RegistryService/" + GetParam().method);
   EXPECT_EQ(status.ok(), GetParam().allowed) << status;
-  if (!status.ok()) EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied);
+  if (!status.ok()) {
+    EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -107,8 +109,8 @@ INSTANTIATE_TEST_SUITE_P(
         MethodCase{"service/directory", "SearchSpecialists", false},
         MethodCase{"service/directory", "DeleteSpecialist", false},
         MethodCase{"service/directory", "ListRegionStatuses", true}),
-    [](const auto& info) {
-      std::string name = info.param.caller + "_" + info.param.method;
+    [](const auto& test) {
+      std::string name = test.param.caller + "_" + test.param.method;
       for (char& c : name) if (!isalnum(static_cast<unsigned char>(c))) c = '_';
       return name;
     });
@@ -169,7 +171,9 @@ TEST_P(WriteRuleTest, Decides) {
   absl::Status import = policy.CheckImport(caller, GetParam().owner);
   EXPECT_EQ(write.ok(), GetParam().write) << write;
   EXPECT_EQ(import.ok(), GetParam().import) << import;
-  if (!write.ok()) EXPECT_EQ(write.code(), absl::StatusCode::kPermissionDenied);
+  if (!write.ok()) {
+    EXPECT_EQ(write.code(), absl::StatusCode::kPermissionDenied);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -221,7 +225,9 @@ class PrincipalParseTest : public ::testing::TestWithParam<PrincipalCase> {};
 TEST_P(PrincipalParseTest, Parses) {
   absl::StatusOr<Principal> p = ParsePrincipal(GetParam().text, ReferenceData::Get());
   EXPECT_EQ(p.ok(), GetParam().ok) << p.status();
-  if (p.ok()) EXPECT_EQ(p->ToString(), GetParam().canonical);
+  if (p.ok()) {
+    EXPECT_EQ(p->ToString(), GetParam().canonical);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
-#include <regex>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -93,20 +93,27 @@ void ExpectSelfContainedHtml(const std::string& html) {
 // The widths of the bars (class "bar") whose tooltip starts with `label`.
 std::vector<double> BarWidths(const std::string& html, const std::string& label) {
   std::vector<double> widths;
-  const std::regex bar("<rect class=\"bar\" x=\"[0-9]+\" y=\"[0-9]+\" width=\"([0-9.]+)\" height=\"[0-9]+\">"
-                       "<title>([^<]*)</title>");
-  for (auto it = std::sregex_iterator(html.begin(), html.end(), bar); it != std::sregex_iterator(); ++it) {
-    if ((*it)[2].str().rfind(label + ":", 0) == 0) widths.push_back(std::stod((*it)[1].str()));
+  constexpr std::string_view kBar = "<rect class=\"bar\" ";
+  for (size_t at = html.find(kBar); at != std::string::npos; at = html.find(kBar, at + 1)) {
+    const size_t end = html.find("</title>", at);
+    if (end == std::string::npos) break;
+    const std::string element = html.substr(at, end - at);
+    const size_t width = element.find(" width=\"");
+    const size_t title = element.find("><title>");
+    if (width == std::string::npos || title == std::string::npos) continue;
+    if (element.compare(title + 8, label.size() + 1, label + ":") != 0) continue;
+    widths.push_back(std::stod(element.substr(width + 8, element.find('"', width + 8) - (width + 8))));
   }
   return widths;
 }
 
 // The points of the polyline with the given class.
 std::vector<std::string> PolylinePoints(const std::string& html, const std::string& css_class) {
-  const std::regex line("<polyline class=\"" + css_class + "\" points=\"([^\"]*)\"");
-  std::smatch match;
-  if (!std::regex_search(html, match, line)) return {};
-  return absl::StrSplit(match[1].str(), ' ', absl::SkipEmpty());
+  const std::string start = "<polyline class=\"" + css_class + "\" points=\"";
+  const size_t at = html.find(start);
+  if (at == std::string::npos) return {};
+  const size_t from = at + start.size();
+  return absl::StrSplit(html.substr(from, html.find('"', from) - from), ' ', absl::SkipEmpty());
 }
 
 UnmetNeedReport SampleUnmet() {
