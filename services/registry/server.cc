@@ -36,7 +36,7 @@ int RunRegistryServer(const ServerOptions& options) {
   if (!server_security.ok()) return runner.Fail("security_setup_failed", server_security.status(), 2);
   Executor executor(options.worker_threads, options.max_queued_calls);
   RegistryServiceImpl service(&executor, server_security->gate.get());
-  SharingServiceImpl sharing(&service);
+  SharingServiceImpl sharing(&service.calls());
 
   // Metrics and the probe port; declared before the server, whose
   // interceptors point into it.
@@ -99,7 +99,7 @@ int RunRegistryServer(const ServerOptions& options) {
     LogEvent(*log, spdlog::level::warn, "metric_not_registered",
              {{"error", std::string(revision_metric.status().message())}});
   }
-  service.SetRegistry(*std::move(registry), audit->get());
+  service.calls().SetRegistry(*std::move(registry), audit->get());
   std::unique_ptr<PeriodicTask> sweeper = StartSweeper(
       registry_ptr, audit->get(), absl::Seconds(options.sweep_interval_seconds), log);
   std::unique_ptr<PeriodicTask> follower;

@@ -10,8 +10,8 @@
 namespace expertise::registry {
 namespace {
 
-using Audited = RegistryServiceImpl::Audited;
-using Call = RegistryServiceImpl::Call;
+using Audited = RegistryCalls::Audited;
+using Call = RegistryCalls::Call;
 
 }  // namespace
 
@@ -107,8 +107,8 @@ class SharingServiceImpl::WatchReactor final : public grpc::ServerWriteReactor<v
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-SharingServiceImpl::SharingServiceImpl(RegistryServiceImpl* registry_service)
-    : rs_(registry_service) {}
+SharingServiceImpl::SharingServiceImpl(RegistryCalls* calls)
+    : calls_(calls) {}
 
 SharingServiceImpl::~SharingServiceImpl() = default;
 
@@ -129,7 +129,7 @@ void SharingServiceImpl::EndWatches() {
 #define EXPERTISE_SHARING_UNARY(Method, Request, Response, audited, resource, body) \
   grpc::ServerUnaryReactor* SharingServiceImpl::Method(                             \
       grpc::CallbackServerContext* ctx, const v1::Request* request, v1::Response* response) { \
-    return rs_->Dispatch(ctx, audited, {resource}, [=, this](Registry& r, Call& call) body); \
+    return calls_->Dispatch(ctx, audited, {resource}, [=, this](Registry& r, Call& call) body); \
   }
 
 EXPERTISE_SHARING_UNARY(CreateSupportRequest, CreateSupportRequestRequest, SupportRequest,
@@ -154,7 +154,7 @@ EXPERTISE_SHARING_UNARY(SuggestProviders, SuggestProvidersRequest, SuggestProvid
                           absl::Status status =
                               StoreResult(r.support_requests().SuggestProviders(*request, call.access), response);
                           for (v1::ProviderSuggestion& s : *response->mutable_suggestions()) {
-                            rs_->Present(call, s.mutable_specialist());
+                            calls_->Present(call, s.mutable_specialist());
                           }
                           return status;
                         })
@@ -231,13 +231,13 @@ grpc::ServerWriteReactor<v1::CapacityUpdate>* SharingServiceImpl::WatchCapacity(
     grpc::CallbackServerContext* ctx, const v1::WatchCapacityRequest* request) {
   auto reactor = std::make_shared<WatchReactor>(this);
   reactor->Hold(reactor);
-  security::CallDecision decision = rs_->gate()->Decision(ctx);
-  Registry* registry = rs_->registry();
+  security::CallDecision decision = calls_->gate()->Decision(ctx);
+  Registry* registry = calls_->registry();
   if (!decision.status.ok()) {
     if (registry != nullptr) {
       // The trail is written on the executor; never on gRPC's thread.
-      (void)rs_->executor()->Submit([this, decision, name = request->parent()]() {
-        rs_->RecordRefusal(decision, {name});
+      (void)calls_->executor()->Submit([this, decision, name = request->parent()]() {
+        calls_->RecordRefusal(decision, {name});
       });
     }
     reactor->End(ToGrpcStatus(decision.status, kErrorDomain));
@@ -256,9 +256,9 @@ grpc::ServerWriteReactor<v1::CapacityUpdate>* SharingServiceImpl::WatchCapacity(
     }
     watches_.insert(reactor.get());
   }
-  const bool queued = rs_->executor()->Submit(
+  const bool queued = calls_->executor()->Submit(
       [this, reactor, registry, decision = std::move(decision), req = *request]() {
-        Call call = rs_->MakeCall(decision, *registry);
+        Call call = calls_->MakeCall(decision, *registry);
         std::weak_ptr<WatchReactor> weak = reactor;
         absl::StatusOr<std::shared_ptr<watch::Watcher>> watcher =
             registry->WatchCapacity(req, call.access, [weak]() {

@@ -6,7 +6,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "expertise/registry/v1/sharing_service.grpc.pb.h"
 #include "services/common/mutex.h"
-#include "services/registry/registry_service_impl.h"
+#include "services/registry/registry_calls.h"
 
 namespace expertise::registry {
 
@@ -18,7 +18,7 @@ namespace expertise::registry {
 class SharingServiceImpl final : public v1::CapacitySharingService::CallbackService {
  public:
   // `registry_service` must outlive this service.
-  explicit SharingServiceImpl(RegistryServiceImpl* registry_service);
+  explicit SharingServiceImpl(RegistryCalls* calls);
   ~SharingServiceImpl() override;
 
   // Ends every open watch with UNAVAILABLE (the client resumes with its
@@ -80,7 +80,7 @@ class SharingServiceImpl final : public v1::CapacitySharingService::CallbackServ
   friend class WatchReactor;
   void Forget(WatchReactor* reactor);
 
-  RegistryServiceImpl* const rs_;
+  RegistryCalls* const calls_;
   Mutex mu_;
   absl::flat_hash_set<WatchReactor*> watches_ ABSL_GUARDED_BY(mu_);
   bool ending_ ABSL_GUARDED_BY(mu_) = false;

@@ -74,7 +74,7 @@ std::unique_ptr<InProcessRegistry> StartRegistry(const std::string& region_id, c
   batch.set_parent(region->resource_name());
   for (auto& s : sampledata::GenerateSpecialists(*region, {.count = count, .seed = 9})) *batch.add_specialists() = s;
   EXPECT_TRUE((*opened)->specialists().BatchUpsert(batch).ok());
-  r->service->SetRegistry(*std::move(opened), r->audit.get());
+  r->service->calls().SetRegistry(*std::move(opened), r->audit.get());
   grpc::ServerBuilder builder;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &r->port);
   builder.RegisterService(r->service.get());
