@@ -39,6 +39,9 @@ function(expertise_fuzz_target)
     add_executable(${_target} ${ARG_SRCS})
     target_compile_options(${_target} PRIVATE ${EXPERTISE_FUZZ_WARNINGS} ${EXPERTISE_FUZZ_FLAGS})
     target_link_options(${_target} PRIVATE ${EXPERTISE_FUZZ_FLAGS})
+    # All in one folder, wherever they are declared: tests/fuzz.sh runs
+    # <build>/tests/fuzz/<x>_fuzz.
+    set_target_properties(${_target} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/fuzz)
     # `ninja fuzzers` builds every fuzz target and nothing else.
     set_property(GLOBAL APPEND PROPERTY EXPERTISE_FUZZ_TARGETS ${_target})
   elseif(EXPERTISE_BUILD_TESTS)
