@@ -153,6 +153,11 @@ void GrpcServerMetrics::InitializeService(std::string_view service_full_name) {
   }
 }
 
+// How much earlier than the server's deadline an expired client deadline
+// may reach it as a cancellation (transit and scheduling of the call's
+// arrival).
+constexpr std::chrono::seconds kDeadlineSkew{1};
+
 // One per call; gRPC runs a call's interceptions one at a time, so the
 // members need no lock.
 class GrpcServerMetrics::Interceptor final : public grpc::experimental::Interceptor {
@@ -186,10 +191,14 @@ class GrpcServerMetrics::Interceptor final : public grpc::experimental::Intercep
       grpc::ServerContextBase* ctx = info_->server_context();
       // A cancelled call's status never reaches the client, which has
       // already ended it: CANCELLED, or DEADLINE_EXCEEDED when its deadline
-      // passed. (IsCancelled is safe at any time with the callback API.)
+      // passed. The server's deadline starts when the call arrives, so a
+      // client whose own deadline expired cancels a little before the
+      // server's passes: within kDeadlineSkew of it counts as expired too.
+      // (IsCancelled is safe at any time with the callback API.)
       if (ctx != nullptr && ctx->IsCancelled()) {
-        code = ctx->deadline() <= std::chrono::system_clock::now() ? grpc::StatusCode::DEADLINE_EXCEEDED
-                                                                    : grpc::StatusCode::CANCELLED;
+        code = ctx->deadline() <= std::chrono::system_clock::now() + kDeadlineSkew
+                   ? grpc::StatusCode::DEADLINE_EXCEEDED
+                   : grpc::StatusCode::CANCELLED;
       }
       Handled(code);
     }
