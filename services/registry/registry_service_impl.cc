@@ -1,12 +1,10 @@
 #include "services/registry/registry_service_impl.h"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <utility>
 
 #include "absl/strings/match.h"
-#include "absl/strings/str_format.h"
 #include "services/rpc/grpc_status.h"
 #include "services/registry/page_token.h"
 #include "services/common/error_reasons.h"
